@@ -1,0 +1,168 @@
+//! The finding: what one located, validated, masked secret looks like when it
+//! leaves the scanner. It is the only type that crosses threads to the reporter,
+//! and it is built with its secret and context already masked (unless the user
+//! asked for raw secrets), so no output format can leak by forgetting a call.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// What kind of credential a rule finds (the `kind` field of the contract).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    ApiKey,
+    BearerToken,
+    Jwt,
+    SessionCookie,
+    BasicAuth,
+    UrlCredential,
+    PrivateKey,
+    Password,
+    GenericSecret,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::ApiKey => "api-key",
+            Kind::BearerToken => "bearer-token",
+            Kind::Jwt => "jwt",
+            Kind::SessionCookie => "session-cookie",
+            Kind::BasicAuth => "basic-auth",
+            Kind::UrlCredential => "url-credential",
+            Kind::PrivateKey => "private-key",
+            Kind::Password => "password",
+            Kind::GenericSecret => "generic-secret",
+        }
+    }
+}
+
+/// How sure leaksweep is that a finding is a real, usable credential.
+/// Ordered so that `High > Medium > Low`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+}
+
+/// Where inside a HAR capture a finding sits (filled in by the HAR source).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HarLocation {
+    pub entry: u64,
+    pub field: String,
+}
+
+/// One reported secret. Field meanings are the JSON contract; see
+/// [`crate::report::json`] for the wire format.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// The input path as the user named it (`-` for stdin).
+    pub path: String,
+    /// Path inside an archive, when the finding came from an archive member.
+    pub member: Option<String>,
+    pub har: Option<HarLocation>,
+    /// 1-based line number in the (decompressed) stream.
+    pub line: Option<u64>,
+    /// 1-based byte column of the secret's first byte.
+    pub column: Option<u64>,
+    /// 0-based byte offset of the secret's first byte.
+    pub offset: Option<u64>,
+    pub rule: String,
+    pub kind: Kind,
+    pub confidence: Confidence,
+    /// Masked secret, or the raw secret under `--show-secrets`.
+    pub secret: String,
+    /// Lowercase hex SHA-256 of the exact secret bytes.
+    pub fingerprint: String,
+    /// The text around the secret, with every secret in it masked and
+    /// control characters escaped.
+    pub context: String,
+    /// RFC 3339 expiry where the token itself says when it expires.
+    pub expires: Option<String>,
+}
+
+/// Lowercase hex SHA-256 of the secret bytes: lets a baseline or a second
+/// tool match findings without ever storing the secret.
+pub fn fingerprint(secret: &[u8]) -> String {
+    let digest = Sha256::digest(secret);
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    out
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Formats Unix seconds as an RFC 3339 UTC time (`2024-05-01T12:00:00Z`).
+/// Returns `None` for times outside years 1970..=9999, which no real token
+/// carries.
+pub fn rfc3339(unix: i64) -> Option<String> {
+    if !(0..=253_402_300_799).contains(&unix) {
+        return None;
+    }
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    Some(format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    ))
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
+/// well-known algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_is_sha256_hex() {
+        assert_eq!(
+            fingerprint(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn rfc3339_formats_known_times() {
+        assert_eq!(rfc3339(0).as_deref(), Some("1970-01-01T00:00:00Z"));
+        assert_eq!(
+            rfc3339(951_782_400).as_deref(),
+            Some("2000-02-29T00:00:00Z")
+        );
+        assert_eq!(
+            rfc3339(1_714_564_800).as_deref(),
+            Some("2024-05-01T12:00:00Z")
+        );
+        assert_eq!(rfc3339(-1), None);
+    }
+}

@@ -1,0 +1,335 @@
+//! Rules as data: loading `patterns/*.toml` (embedded at build time) and the
+//! user's `--rules` files, rejecting bad rules with one error naming the file,
+//! the rule id and the cause, and compiling each rule's regex once.
+//!
+//! A rule file holds `[[rule]]` tables; every key is documented on
+//! [`RuleSpec`]. A user rule with the id of a built-in rule replaces it.
+
+pub mod check;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use regex::bytes::{Regex, RegexBuilder};
+use serde::Deserialize;
+
+use crate::finding::{Confidence, Kind};
+use crate::validate::{Checks, Validator};
+
+mod builtin {
+    include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+}
+
+/// Default bytes of text searched on each side of a keyword hit.
+pub const DEFAULT_WINDOW: usize = 512;
+/// Largest window a rule may ask for; bounds the overlap streamed and
+/// chunked scans must keep.
+pub const MAX_WINDOW: usize = 32 * 1024;
+/// Compiled size limit for one rule's regex: rules are user input too.
+const REGEX_SIZE_LIMIT: usize = 4 * 1024 * 1024;
+
+/// One rule as written in a TOML file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// Stable identifier, `[a-z0-9-]+`, reported in findings.
+    pub id: String,
+    /// Human name.
+    pub name: String,
+    pub kind: Kind,
+    pub confidence: Confidence,
+    /// Literal anchors; a rule's regex only runs near one of them.
+    pub keywords: Vec<String>,
+    /// Match the keywords in their lower, UPPER and Title spellings as well
+    /// as written (the regex itself must say `(?i)` where it needs to).
+    #[serde(default)]
+    pub ignore_case: bool,
+    /// Regex (bytes, Unicode off unless the pattern enables it) with exactly
+    /// one capture group: the secret.
+    pub pattern: String,
+    #[serde(default)]
+    pub validators: Vec<String>,
+    /// Minimum Shannon entropy of the secret (bits/char, base64 scale).
+    pub min_entropy: Option<f64>,
+    /// Apply the placeholder deny-list (default true).
+    #[serde(default = "yes")]
+    pub placeholder: bool,
+    /// Bytes searched on each side of a keyword hit (default 512).
+    pub window: Option<usize>,
+    /// Let a match span lines (PEM blocks); otherwise the window stops at
+    /// the line ends around the hit.
+    #[serde(default)]
+    pub multiline: bool,
+    #[serde(default)]
+    pub references: Vec<String>,
+    #[serde(default)]
+    pub examples: Vec<String>,
+    #[serde(default)]
+    pub counter_examples: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    #[serde(default)]
+    rule: Vec<RuleSpec>,
+}
+
+/// A compiled rule.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub spec: RuleSpec,
+    /// Where the rule was loaded from (file name, for messages).
+    pub source: String,
+    pub regex: Regex,
+    pub checks: Checks,
+    pub window: usize,
+}
+
+/// Why a rule file or rule was rejected.
+#[derive(Debug, thiserror::Error)]
+#[error("{source_name}{}: {cause}", rule_id.as_ref().map(|id| format!(": rule '{id}'")).unwrap_or_default())]
+pub struct RuleError {
+    pub source_name: String,
+    pub rule_id: Option<String>,
+    pub cause: String,
+}
+
+/// The loaded, compiled rules in a stable order (built-ins first, by file
+/// and position; user rules after, or in place of the built-in they override).
+#[derive(Clone, Debug, Default)]
+pub struct Rules {
+    pub rules: Vec<Rule>,
+}
+
+impl Rules {
+    /// The embedded rule set.
+    pub fn builtin() -> Result<Rules, RuleError> {
+        let mut rules = Rules::default();
+        for (name, text) in builtin::BUILTIN {
+            rules.add_file(&format!("patterns/{name}"), text)?;
+        }
+        Ok(rules)
+    }
+
+    /// Built-ins plus the user's rule files (each path a file or a directory
+    /// of `*.toml`).
+    pub fn load(extra: &[PathBuf]) -> Result<Rules, RuleError> {
+        let mut rules = Rules::builtin()?;
+        for path in extra {
+            for file in rule_files(path)? {
+                let text = fs::read_to_string(&file).map_err(|e| RuleError {
+                    source_name: file.display().to_string(),
+                    rule_id: None,
+                    cause: e.to_string(),
+                })?;
+                rules.add_file(&file.display().to_string(), &text)?;
+            }
+        }
+        Ok(rules)
+    }
+
+    /// Only the rules in the given files (for `rules check PATH`).
+    pub fn from_paths(paths: &[PathBuf]) -> Result<Rules, RuleError> {
+        let mut rules = Rules::default();
+        for path in paths {
+            for file in rule_files(path)? {
+                let text = fs::read_to_string(&file).map_err(|e| RuleError {
+                    source_name: file.display().to_string(),
+                    rule_id: None,
+                    cause: e.to_string(),
+                })?;
+                rules.add_file(&file.display().to_string(), &text)?;
+            }
+        }
+        Ok(rules)
+    }
+
+    /// Parses and compiles one rule file's text, adding or overriding rules.
+    pub fn add_file(&mut self, source: &str, text: &str) -> Result<(), RuleError> {
+        let file: RuleFile = toml::from_str(text).map_err(|e| RuleError {
+            source_name: source.to_string(),
+            rule_id: None,
+            cause: e.to_string().trim_end().to_string(),
+        })?;
+        let mut seen = std::collections::HashSet::new();
+        for spec in file.rule {
+            if !seen.insert(spec.id.clone()) {
+                return Err(RuleError {
+                    source_name: source.to_string(),
+                    rule_id: Some(spec.id),
+                    cause: "duplicate rule id in this file".into(),
+                });
+            }
+            let rule = compile(source, spec)?;
+            match self.rules.iter_mut().find(|r| r.spec.id == rule.spec.id) {
+                Some(old) => *old = rule,
+                None => self.rules.push(rule),
+            }
+        }
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+}
+
+fn rule_files(path: &Path) -> Result<Vec<PathBuf>, RuleError> {
+    let err = |cause: String| RuleError {
+        source_name: path.display().to_string(),
+        rule_id: None,
+        cause,
+    };
+    let meta = fs::metadata(path).map_err(|e| err(e.to_string()))?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    for entry in fs::read_dir(path).map_err(|e| err(e.to_string()))? {
+        let p = entry.map_err(|e| err(e.to_string()))?.path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            files.push(p);
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(err("no *.toml rule files in this directory".into()));
+    }
+    Ok(files)
+}
+
+/// Validates and compiles one rule spec.
+pub fn compile(source: &str, spec: RuleSpec) -> Result<Rule, RuleError> {
+    let err = |cause: String| RuleError {
+        source_name: source.to_string(),
+        rule_id: Some(spec.id.clone()),
+        cause,
+    };
+    if spec.id.is_empty()
+        || !spec
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(err(
+            "id must be non-empty and use only a-z, 0-9 and '-'".into()
+        ));
+    }
+    if spec.keywords.is_empty() {
+        return Err(err(
+            "no keywords: every rule needs at least one literal keyword for the prefilter".into(),
+        ));
+    }
+    if let Some(k) = spec.keywords.iter().find(|k| k.len() < 3) {
+        return Err(err(format!(
+            "keyword {k:?} is shorter than 3 bytes and would hit almost everywhere"
+        )));
+    }
+    let regex = RegexBuilder::new(&spec.pattern)
+        .unicode(false)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| err(format!("pattern does not compile: {e}")))?;
+    if regex.captures_len() != 2 {
+        return Err(err(format!(
+            "pattern must have exactly one capture group (the secret), it has {}",
+            regex.captures_len() - 1
+        )));
+    }
+    let validators = spec
+        .validators
+        .iter()
+        .map(|v| v.parse::<Validator>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(err)?;
+    if let Some(e) = spec.min_entropy {
+        if !(0.0..=8.0).contains(&e) {
+            return Err(err(format!("min_entropy {e} is outside 0..=8")));
+        }
+    }
+    let window = spec.window.unwrap_or(DEFAULT_WINDOW);
+    if window == 0 || window > MAX_WINDOW {
+        return Err(err(format!("window {window} is outside 1..={MAX_WINDOW}")));
+    }
+    let checks = Checks {
+        validators,
+        min_entropy: spec.min_entropy,
+        placeholder: spec.placeholder,
+        confidence: spec.confidence,
+    };
+    Ok(Rule {
+        source: source.to_string(),
+        regex,
+        checks,
+        window,
+        spec,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(text: &str) -> Result<Rules, RuleError> {
+        let mut r = Rules::default();
+        r.add_file("t.toml", text)?;
+        Ok(r)
+    }
+
+    const GOOD: &str = r#"
+[[rule]]
+id = "demo"
+name = "Demo"
+kind = "api-key"
+confidence = "high"
+keywords = ["demo_"]
+pattern = '(demo_[a-z]{8})'
+"#;
+
+    #[test]
+    fn loads_a_good_rule() {
+        let r = one(GOOD).expect("loads");
+        assert_eq!(r.rules[0].spec.id, "demo");
+        assert_eq!(r.rules[0].window, DEFAULT_WINDOW);
+    }
+
+    #[test]
+    fn rejects_rule_without_keywords_naming_file_and_id() {
+        let e = one(&GOOD.replace(r#"["demo_"]"#, "[]")).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.starts_with("t.toml: rule 'demo': no keywords"), "{msg}");
+    }
+
+    #[test]
+    fn rejects_two_capture_groups_and_bad_validator() {
+        let e = one(&GOOD.replace("(demo_[a-z]{8})", "(demo_)([a-z]{8})")).unwrap_err();
+        assert!(e.to_string().contains("exactly one capture group"), "{e}");
+        let e = one(&GOOD.replace("pattern", "validators = [\"nope\"]\npattern")).unwrap_err();
+        assert!(e.to_string().contains("unknown validator 'nope'"), "{e}");
+    }
+
+    #[test]
+    fn rejects_unknown_keys() {
+        let e = one(&GOOD.replace("pattern", "colour = 1\npattern")).unwrap_err();
+        assert!(e.to_string().contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn user_rule_overrides_by_id() {
+        let mut r = one(GOOD).expect("loads");
+        r.add_file("u.toml", &GOOD.replace("Demo", "Mine"))
+            .expect("loads");
+        assert_eq!(r.len(), 1);
+        assert_eq!(r.rules[0].spec.name, "Mine");
+        assert_eq!(r.rules[0].source, "u.toml");
+    }
+}

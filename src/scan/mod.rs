@@ -1,0 +1,325 @@
+//! The scanner: one Aho-Corasick automaton over every rule's keywords finds
+//! candidate positions; each hit selects the rules that own the keyword, whose
+//! regex then runs only in a bounded window around the hit; validators confirm.
+//!
+//! The prefilter contract: a keyword hit may be wrong (the regex then finds
+//! nothing), but a secret that a rule's regex would match near one of its
+//! keywords is never skipped. A rule's windows are merged before its regex
+//! runs, so a token hit by several keywords of one rule is found once.
+
+pub mod chunk;
+
+use std::ops::Range;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+
+use crate::rules::{Rule, Rules};
+use crate::validate::{self, Outcome};
+
+/// A confirmed match of one rule in a haystack.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawMatch {
+    /// Index into [`Engine::rules`].
+    pub rule: usize,
+    /// Byte range of the secret (the rule's capture group) in the haystack.
+    pub secret: Range<usize>,
+    pub outcome: Outcome,
+}
+
+/// The compiled rule set plus its keyword automaton. Built once, shared by
+/// every worker.
+#[derive(Debug)]
+pub struct Engine {
+    rules: Vec<Rule>,
+    automaton: AhoCorasick,
+    /// For each automaton pattern, the rules to try when it hits.
+    pattern_rules: Vec<Vec<usize>>,
+    /// Longest distance, in bytes, that a match may reach from its keyword:
+    /// the overlap chunked and streamed scans keep.
+    reach: usize,
+}
+
+impl Engine {
+    pub fn new(rules: Rules) -> Result<Engine, aho_corasick::BuildError> {
+        let rules = rules.rules;
+        let mut patterns: Vec<Vec<u8>> = Vec::new();
+        let mut owners: Vec<Vec<usize>> = Vec::new();
+        for (i, rule) in rules.iter().enumerate() {
+            for kw in &rule.spec.keywords {
+                for spelling in spellings(kw, rule.spec.ignore_case) {
+                    match patterns.iter().position(|p| *p == spelling) {
+                        Some(p) => owners[p].push(i),
+                        None => {
+                            patterns.push(spelling);
+                            owners.push(vec![i]);
+                        }
+                    }
+                }
+            }
+        }
+        // Leftmost-longest search does not report a keyword that lies inside
+        // a longer one ("token" inside "access_token"), so a hit of the longer
+        // keyword also selects the rules of every keyword it contains.
+        let mut pattern_rules = owners.clone();
+        for (a, pa) in patterns.iter().enumerate() {
+            for (b, pb) in patterns.iter().enumerate() {
+                if a != b && pa.len() > pb.len() && contains(pa, pb) {
+                    pattern_rules[a].extend(owners[b].iter().copied());
+                }
+            }
+        }
+        for list in &mut pattern_rules {
+            list.sort_unstable();
+            list.dedup();
+        }
+        let automaton = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&patterns)?;
+        let reach = rules.iter().map(|r| r.window).max().unwrap_or(0);
+        Ok(Engine {
+            rules,
+            automaton,
+            pattern_rules,
+            reach,
+        })
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Bytes of context a chunked or streamed scan must keep on each side of
+    /// the range it owns so that no match is cut.
+    pub fn overlap(&self) -> usize {
+        self.reach + 64
+    }
+
+    /// Finds every confirmed match in `hay` whose secret starts inside `own`.
+    /// Bytes outside `own` are context only. Matches are appended to `out`
+    /// sorted by secret start, at most one per (rule, secret range).
+    pub fn scan(&self, hay: &[u8], own: Range<usize>, out: &mut Vec<RawMatch>) {
+        let first = out.len();
+        let mut pending: Vec<Option<Range<usize>>> = vec![None; self.rules.len()];
+        let search_from = own.start.saturating_sub(self.reach);
+        let search_to = (own.end + self.reach).min(hay.len());
+        let input = aho_corasick::Input::new(hay).range(search_from..search_to);
+        for hit in self.automaton.find_iter(input) {
+            for &r in &self.pattern_rules[hit.pattern().as_usize()] {
+                let w = self.window(hay, r, hit.start(), hit.end());
+                match &mut pending[r] {
+                    Some(p) if w.start <= p.end => p.end = p.end.max(w.end),
+                    slot => {
+                        if let Some(done) = slot.replace(w) {
+                            self.confirm(hay, r, done, &own, out);
+                        }
+                    }
+                }
+            }
+        }
+        for (r, slot) in pending.into_iter().enumerate() {
+            if let Some(w) = slot {
+                self.confirm(hay, r, w, &own, out);
+            }
+        }
+        out[first..].sort_by_key(|m| (m.secret.start, m.secret.end, m.rule));
+        dedup_overlaps(&self.rules, out, first);
+    }
+
+    /// The window around a keyword hit: `window` bytes each side, cut at the
+    /// line ends unless the rule is multiline.
+    fn window(&self, hay: &[u8], rule: usize, start: usize, end: usize) -> Range<usize> {
+        let rule = &self.rules[rule];
+        let lo = start.saturating_sub(rule.window);
+        let hi = (end + rule.window).min(hay.len());
+        if rule.spec.multiline {
+            return lo..hi;
+        }
+        let ls = memrchr(b'\n', &hay[lo..start]).map_or(lo, |i| lo + i + 1);
+        let le = memchr(b'\n', &hay[end..hi]).map_or(hi, |i| end + i);
+        ls..le
+    }
+
+    /// Runs rule `r`'s regex over `w` and keeps the validated matches whose
+    /// secret starts in `own`.
+    fn confirm(
+        &self,
+        hay: &[u8],
+        r: usize,
+        w: Range<usize>,
+        own: &Range<usize>,
+        out: &mut Vec<RawMatch>,
+    ) {
+        let rule = &self.rules[r];
+        let text = &hay[..w.end];
+        let mut at = w.start;
+        while at <= text.len() {
+            let Some(caps) = rule.regex.captures_at(text, at) else {
+                break;
+            };
+            let (Some(whole), Some(secret)) = (caps.get(0), caps.get(1)) else {
+                break;
+            };
+            at = if whole.end() > whole.start() {
+                whole.end()
+            } else {
+                whole.end() + 1
+            };
+            if !own.contains(&secret.start()) || secret.is_empty() {
+                continue;
+            }
+            let bytes = secret.as_bytes();
+            if let Some(outcome) = validate::validate(&rule.checks, bytes, whole.as_bytes()) {
+                out.push(RawMatch {
+                    rule: r,
+                    secret: secret.range(),
+                    outcome,
+                });
+            }
+        }
+    }
+}
+
+/// Among matches sorted by start, drops exact duplicates and, where two
+/// rules claim overlapping bytes, the one with lower confidence (ties: the
+/// rule listed later), so one secret is reported once, by its most specific
+/// rule.
+fn dedup_overlaps(rules: &[Rule], out: &mut Vec<RawMatch>, first: usize) {
+    let mut kept: Vec<RawMatch> = Vec::with_capacity(out.len() - first);
+    for m in out.drain(first..) {
+        let clash = kept
+            .iter()
+            .rposition(|k| k.secret.start < m.secret.end && m.secret.start < k.secret.end);
+        match clash {
+            None => kept.push(m),
+            Some(i) => {
+                let k = &kept[i];
+                let better = (m.outcome.confidence, std::cmp::Reverse(m.rule))
+                    > (k.outcome.confidence, std::cmp::Reverse(k.rule));
+                let same_rule_disjoint = k.rule == m.rule && k.secret != m.secret;
+                if same_rule_disjoint {
+                    kept.push(m);
+                } else if better {
+                    kept[i] = m;
+                }
+            }
+        }
+    }
+    let _ = rules;
+    out.extend(kept);
+}
+
+/// The spellings a keyword is searched in: as written, and for `ignore_case`
+/// also lower, UPPER and Title (each `_`/`-`-separated word capitalised).
+fn spellings(kw: &str, ignore_case: bool) -> Vec<Vec<u8>> {
+    let mut out = vec![kw.as_bytes().to_vec()];
+    if ignore_case {
+        let lower = kw.to_ascii_lowercase();
+        let mut title = Vec::with_capacity(kw.len());
+        let mut boundary = true;
+        for b in lower.bytes() {
+            title.push(if boundary { b.to_ascii_uppercase() } else { b });
+            boundary = !b.is_ascii_alphanumeric();
+        }
+        out.push(kw.to_ascii_uppercase().into_bytes());
+        out.push(lower.into_bytes());
+        out.push(title);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+pub(crate) fn memchr(b: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&c| c == b)
+}
+
+pub(crate) fn memrchr(b: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().rposition(|&c| c == b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine(toml: &str) -> Engine {
+        let mut r = Rules::default();
+        r.add_file("t.toml", toml).expect("rules load");
+        Engine::new(r).expect("engine builds")
+    }
+
+    const RULES: &str = r#"
+[[rule]]
+id = "demo"
+name = "Demo"
+kind = "api-key"
+confidence = "high"
+keywords = ["demo_", "dem"]
+pattern = '\b(demo_[a-z]{8})\b'
+placeholder = false
+
+[[rule]]
+id = "ctx"
+name = "Ctx"
+kind = "password"
+confidence = "low"
+keywords = ["pass"]
+ignore_case = true
+pattern = '(?i)pass=([a-z_]{6,})'
+placeholder = false
+"#;
+
+    fn found(e: &Engine, hay: &[u8]) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        e.scan(hay, 0..hay.len(), &mut out);
+        out.iter()
+            .map(|m| {
+                (
+                    e.rules()[m.rule].spec.id.clone(),
+                    String::from_utf8_lossy(&hay[m.secret.clone()]).into_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn token_hit_by_two_keywords_is_found_once() {
+        let e = engine(RULES);
+        assert_eq!(
+            found(&e, b"x demo_abcdefgh y"),
+            vec![("demo".into(), "demo_abcdefgh".into())]
+        );
+    }
+
+    #[test]
+    fn case_spellings_and_overlap_resolution() {
+        let e = engine(RULES);
+        assert_eq!(
+            found(&e, b"PASS=secret_x and Pass=demo_abcdefgh"),
+            vec![
+                ("ctx".into(), "secret_x".into()),
+                ("demo".into(), "demo_abcdefgh".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn only_owned_starts_are_reported() {
+        let e = engine(RULES);
+        let hay = b"demo_aaaaaaaa demo_bbbbbbbb";
+        let mut out = Vec::new();
+        e.scan(hay, 5..20, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].secret, 14..27);
+    }
+
+    #[test]
+    fn window_stops_at_line_end() {
+        let e = engine(RULES);
+        assert!(found(&e, b"pass\n=secretvalue").is_empty());
+    }
+}
