@@ -229,10 +229,8 @@ pub fn compile(source: &str, spec: RuleSpec) -> Result<Rule, RuleError> {
             "no keywords: every rule needs at least one literal keyword for the prefilter".into(),
         ));
     }
-    if let Some(k) = spec.keywords.iter().find(|k| k.len() < 3) {
-        return Err(err(format!(
-            "keyword {k:?} is shorter than 3 bytes and would hit almost everywhere"
-        )));
+    if spec.keywords.iter().any(|k| k.is_empty()) {
+        return Err(err("empty keyword".into()));
     }
     let regex = RegexBuilder::new(&spec.pattern)
         .unicode(false)
