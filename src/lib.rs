@@ -1,9 +1,18 @@
 //! leaksweep: find leaked credentials in logs and captured traffic.
 //!
-//! The flow is input → scanner → findings → reporter; each module owns one
-//! stage. See `DESIGN.md`-style notes in each module's docs.
+//! The flow is one-way: `discover` (what to scan) → `source` (how to read
+//! it) → `scan` (keyword prefilter, rule regexes, `validate`) → `finding`
+//! (located, masked) → `report` (formats), with `messages` the only writer
+//! of diagnostics and `app` wiring the stages together.
 
+pub mod app;
+pub mod cli;
+pub mod discover;
 pub mod finding;
+pub mod messages;
+pub mod redact;
+pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod source;
 pub mod validate;

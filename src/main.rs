@@ -1,3 +1,25 @@
-fn main() {
-    println!("Hello, world!");
+//! The `leaksweep` binary: parse the command line, run, map the outcome to
+//! the exit status (0 clean, 1 findings, 2 usage error or incomplete scan).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use leaksweep::app;
+use leaksweep::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Scan(args) => app::scan(args),
+        Command::Rules(cmd) => app::rules(cmd),
+    };
+    match result {
+        Ok(outcome) => ExitCode::from(outcome.exit_code()),
+        Err(e) => {
+            let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            leaksweep::messages::line(&format!("leaksweep: {}", chain.join(": ")));
+            ExitCode::from(2)
+        }
+    }
 }

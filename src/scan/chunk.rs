@@ -1,1 +1,187 @@
-//! TODO
+//! Scanning a whole haystack in parallel, line-aligned chunks, and scanning a
+//! stream through a roll buffer. Both give every byte exactly one owner: a
+//! match is reported by the chunk (or buffer fill) in which its secret
+//! starts, while each scan also sees `Engine::overlap()` bytes of context on
+//! both sides, so a secret that straddles a boundary is found exactly once.
+//! Offsets are absolute in the stream; line numbers are counted lazily.
+
+use std::io::{self, Read};
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use super::locate::{count_newlines, findings, LineTracker, Origin};
+use super::{Engine, RawMatch};
+use crate::finding::Finding;
+
+/// Bytes per parallel chunk of a mapped file and per roll-buffer fill.
+pub const CHUNK: usize = 8 << 20;
+
+/// One chunk of a haystack: the bytes it owns and where its first line
+/// starts (before `own.start` when the chunk begins mid-line).
+struct Piece {
+    own: Range<usize>,
+    line_start: usize,
+}
+
+/// Scans a whole in-memory haystack (a mapped or read file), splitting it
+/// into line-aligned chunks scanned in parallel when it is large.
+pub fn scan_slice(engine: &Engine, hay: &[u8], origin: &Origin) -> Vec<Finding> {
+    let pieces = split(hay, CHUNK);
+    let results: Vec<(Vec<Finding>, usize)> = pieces
+        .par_iter()
+        .map(|p| scan_piece(engine, hay, p, origin))
+        .collect();
+    let Some(last) = results.iter().rposition(|(f, _)| !f.is_empty()) else {
+        return Vec::new();
+    };
+    // Line numbers so far are relative to each chunk: add the newlines of
+    // every earlier chunk (counted now, only as far as they are needed).
+    let counts: Vec<usize> = pieces[..last]
+        .par_iter()
+        .map(|p| count_newlines(&hay[p.own.clone()]))
+        .collect();
+    let mut before = 0u64;
+    let mut out = Vec::new();
+    for (i, (mut found, _)) in results.into_iter().enumerate().take(last + 1) {
+        for f in &mut found {
+            f.line = f.line.map(|l| l + before);
+        }
+        out.append(&mut found);
+        if i < last {
+            before += counts[i] as u64;
+        }
+    }
+    out
+}
+
+fn scan_piece(engine: &Engine, hay: &[u8], p: &Piece, origin: &Origin) -> (Vec<Finding>, usize) {
+    let overlap = engine.overlap();
+    let ext = p.own.start.saturating_sub(overlap)..(p.own.end + overlap).min(hay.len());
+    let mut all: Vec<RawMatch> = Vec::new();
+    engine.scan(hay, ext, &mut all);
+    let owned: Vec<RawMatch> = all
+        .iter()
+        .filter(|m| p.own.contains(&m.secret.start))
+        .cloned()
+        .collect();
+    let mut lines = LineTracker::new(p.own.start, 1, p.line_start as i64);
+    let found = findings(engine, hay, 0, &owned, &all, &mut lines, origin);
+    (found, lines.pos)
+}
+
+/// Splits `hay` into chunks of about `size` bytes that end just after a
+/// newline; a line longer than `size` is cut where it must be.
+fn split(hay: &[u8], size: usize) -> Vec<Piece> {
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    let mut line_start = 0;
+    while start < hay.len() {
+        let target = (start + size).min(hay.len());
+        let end = if target == hay.len() {
+            target
+        } else {
+            memchr::memchr(b'\n', &hay[target..(target + size).min(hay.len())])
+                .map_or(target, |i| target + i + 1)
+        };
+        pieces.push(Piece {
+            own: start..end,
+            line_start,
+        });
+        if end > 0 && hay[end - 1] != b'\n' {
+            // The next chunk begins mid-line: its line started in this one
+            // (or earlier).
+            if let Some(i) = memchr::memrchr(b'\n', &hay[start..end]) {
+                line_start = start + i + 1;
+            }
+        } else {
+            line_start = end;
+        }
+        start = end;
+    }
+    if pieces.is_empty() {
+        pieces.push(Piece {
+            own: 0..0,
+            line_start: 0,
+        });
+    }
+    pieces
+}
+
+/// A read that failed part-way: what was read before it, and why.
+#[derive(Debug)]
+pub struct StreamError {
+    pub bytes: u64,
+    pub error: io::Error,
+}
+
+/// Scans a stream through a roll buffer of about [`CHUNK`] bytes, handing
+/// each batch of findings to `emit` as soon as its bytes are scanned.
+/// Returns the number of bytes read.
+pub fn scan_reader<R: Read>(
+    engine: &Engine,
+    mut reader: R,
+    origin: &Origin,
+    emit: &mut dyn FnMut(Vec<Finding>),
+) -> Result<u64, StreamError> {
+    let overlap = engine.overlap();
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + 2 * overlap);
+    // Stream offset of buf[0], and where in buf the unowned bytes begin.
+    let mut base = 0u64;
+    let mut owned_from = 0usize;
+    let mut lines = LineTracker::new(0, 1, 0);
+    loop {
+        let eof = fill(&mut reader, &mut buf, CHUNK + overlap).map_err(|error| StreamError {
+            bytes: base + buf.len() as u64,
+            error,
+        })?;
+        let cut = if eof {
+            buf.len()
+        } else {
+            let limit = buf.len() - overlap;
+            memchr::memrchr(b'\n', &buf[owned_from..limit]).map_or(limit, |i| owned_from + i + 1)
+        };
+        let mut all = Vec::new();
+        engine.scan(&buf, 0..buf.len(), &mut all);
+        let owned: Vec<RawMatch> = all
+            .iter()
+            .filter(|m| (owned_from..cut).contains(&m.secret.start))
+            .cloned()
+            .collect();
+        if !owned.is_empty() {
+            emit(findings(
+                engine, &buf, base, &owned, &all, &mut lines, origin,
+            ));
+        }
+        if eof {
+            return Ok(base + buf.len() as u64);
+        }
+        lines.advance(&buf, cut);
+        let keep_from = cut.saturating_sub(overlap);
+        buf.drain(..keep_from);
+        lines.shift(keep_from);
+        base += keep_from as u64;
+        owned_from = cut - keep_from;
+    }
+}
+
+/// Reads until `buf` holds `want` bytes or the stream ends; true at EOF.
+fn fill<R: Read>(reader: &mut R, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
+    while buf.len() < want {
+        let old = buf.len();
+        buf.resize(want, 0);
+        match reader.read(&mut buf[old..]) {
+            Ok(0) => {
+                buf.truncate(old);
+                return Ok(true);
+            }
+            Ok(n) => buf.truncate(old + n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(old),
+            Err(e) => {
+                buf.truncate(old);
+                return Err(e);
+            }
+        }
+    }
+    Ok(false)
+}

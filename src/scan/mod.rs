@@ -8,6 +8,7 @@
 //! runs, so a token hit by several keywords of one rule is found once.
 
 pub mod chunk;
+pub mod locate;
 
 use std::ops::Range;
 
@@ -87,6 +88,23 @@ impl Engine {
 
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// Length of the public prefix of `secret` for rule `r`: the longest
+    /// case-sensitive keyword of the rule that the secret starts with
+    /// (`ghp_`, `AKIA`, `xoxb-`), else 0. Redaction shows it.
+    pub fn public_prefix(&self, r: usize, secret: &[u8]) -> usize {
+        let spec = &self.rules[r].spec;
+        if spec.ignore_case {
+            return 0;
+        }
+        spec.keywords
+            .iter()
+            .map(|k| k.as_bytes())
+            .filter(|k| secret.starts_with(k))
+            .map(|k| k.len())
+            .max()
+            .unwrap_or(0)
     }
 
     /// Bytes of context a chunked or streamed scan must keep on each side of

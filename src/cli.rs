@@ -1,0 +1,143 @@
+//! The command line as typed (clap derive). Resolution into settings
+//! happens in `app`; this module only defines and documents the flags.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Find leaked credentials in logs, proxy logs and HAR captures.
+#[derive(Debug, Parser)]
+#[command(name = "leaksweep", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan files, directories or stdin for credentials.
+    Scan(ScanArgs),
+    /// List the rules or check their examples.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files or directories to scan; '-' reads stdin. With no path, stdin is
+    /// read when it is a pipe or a file.
+    pub paths: Vec<PathBuf>,
+
+    /// Output format [default: human on a terminal, jsonl otherwise].
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+
+    /// Print raw secrets instead of masked ones.
+    ///
+    /// Off by default: secrets are shown as their public prefix plus a few
+    /// characters, e.g. `ghp_Xk12…(redacted)`, in every format and message.
+    #[arg(long)]
+    pub show_secrets: bool,
+
+    /// Extra rule file or directory of *.toml rule files (repeatable).
+    ///
+    /// A rule with the id of a built-in rule replaces it.
+    #[arg(long, value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+
+    /// Report only findings of at least this confidence.
+    #[arg(long, value_enum, default_value = "low", value_name = "LEVEL")]
+    pub min_confidence: ConfidenceArg,
+
+    /// Worker threads [default: number of CPUs].
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Follow symbolic links inside directories.
+    #[arg(long, short = 'L')]
+    pub follow: bool,
+
+    /// No summary and no skip notes on stderr (errors are still printed).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
+    /// When to colour human output.
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    pub color: ColorArg,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List the rules: id, kind, confidence, keywords, name.
+    List {
+        /// Extra rule files or directories, as for `scan --rules`.
+        #[arg(long, value_name = "PATH")]
+        rules: Vec<PathBuf>,
+    },
+    /// Run every rule's examples and counter-examples; report every failure.
+    Check {
+        /// Rule files or directories to check [default: the built-in rules].
+        paths: Vec<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Human,
+    Json,
+    Jsonl,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ConfidenceArg {
+    Low,
+    Medium,
+    High,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_scan_flags() {
+        let cli = Cli::try_parse_from([
+            "leaksweep",
+            "scan",
+            "--format",
+            "jsonl",
+            "-j",
+            "2",
+            "--rules",
+            "r.toml",
+            "a.log",
+            "-",
+        ])
+        .expect("parses");
+        let Command::Scan(s) = cli.command else {
+            panic!("not scan")
+        };
+        assert_eq!(s.format, Some(FormatArg::Jsonl));
+        assert_eq!(s.threads, Some(2));
+        assert_eq!(s.paths, vec![PathBuf::from("a.log"), PathBuf::from("-")]);
+        assert!(!s.show_secrets);
+    }
+
+    #[test]
+    fn rejects_unknown_format() {
+        assert!(Cli::try_parse_from(["leaksweep", "scan", "--format", "xml"]).is_err());
+    }
+}

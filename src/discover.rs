@@ -1,0 +1,135 @@
+//! Discovery: from the paths the user named to the list of inputs to scan.
+//! Directories are walked recursively; symlinks inside them are not
+//! followed unless asked; FIFOs, sockets and devices met while walking are
+//! skipped with a note. Nothing is opened here: deciding *whether* to scan
+//! is kept apart from *how* to read, so each skip and error names its input.
+
+use std::fs;
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+use crate::messages::Messages;
+
+/// One thing to scan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    Stdin,
+    /// A regular file, or a FIFO the user named explicitly (`<(zcat …)`).
+    File(PathBuf),
+}
+
+/// Expands `paths` into inputs, reporting unreadable paths and skips.
+pub fn discover(paths: &[PathBuf], follow_links: bool, msgs: &Messages) -> Vec<Input> {
+    let mut inputs = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            inputs.push(Input::Stdin);
+            continue;
+        }
+        match fs::metadata(path) {
+            Err(e) => msgs.error(&display(path), io_cause(&e)),
+            Ok(m) if m.is_dir() => walk(path, follow_links, msgs, &mut inputs),
+            Ok(m) if m.is_file() || m.file_type().is_fifo() => {
+                inputs.push(Input::File(path.clone()))
+            }
+            Ok(m) => msgs.skip(&display(path), special_kind(&m.file_type())),
+        }
+    }
+    inputs
+}
+
+fn walk(root: &Path, follow_links: bool, msgs: &Messages, inputs: &mut Vec<Input>) {
+    let walker = WalkDir::new(root)
+        .follow_links(follow_links)
+        .sort_by_file_name();
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let path = e.path().unwrap_or(root);
+                let cause = if e.loop_ancestor().is_some() {
+                    "symlink loop, not followed".to_string()
+                } else {
+                    e.io_error().map(io_cause).unwrap_or_else(|| e.to_string())
+                };
+                msgs.error(&display(path), cause);
+                continue;
+            }
+        };
+        let ft = entry.file_type();
+        if ft.is_file() {
+            inputs.push(Input::File(entry.into_path()));
+        } else if ft.is_dir() || ft.is_symlink() {
+            // Directories are descended into; symlinks are only followed
+            // with --follow (walkdir then reports their targets instead).
+        } else {
+            msgs.skip(&display(entry.path()), special_kind(&ft));
+        }
+    }
+}
+
+fn special_kind(ft: &fs::FileType) -> &'static str {
+    if ft.is_fifo() {
+        "FIFO met while walking a directory"
+    } else if ft.is_socket() {
+        "socket"
+    } else if ft.is_block_device() || ft.is_char_device() {
+        "device"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// A path as shown to the user.
+pub fn display(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+/// An I/O error as a short cause, without the "(os error N)" noise.
+pub fn io_cause(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_lowercase(),
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walks_dirs_sorted_and_reports_missing_paths() {
+        let d = tempfile::tempdir().expect("tempdir");
+        fs::create_dir(d.path().join("sub")).expect("mkdir");
+        fs::write(d.path().join("sub/b.log"), "b").expect("write");
+        fs::write(d.path().join("a.log"), "a").expect("write");
+        let msgs = Messages::new(true);
+        let got = discover(
+            &[d.path().to_path_buf(), d.path().join("missing")],
+            false,
+            &msgs,
+        );
+        assert_eq!(
+            got,
+            vec![
+                Input::File(d.path().join("a.log")),
+                Input::File(d.path().join("sub/b.log"))
+            ]
+        );
+        assert_eq!(msgs.errors(), 1);
+    }
+
+    #[test]
+    fn symlinks_in_dirs_are_not_followed_by_default() {
+        let d = tempfile::tempdir().expect("tempdir");
+        fs::write(d.path().join("a.log"), "a").expect("write");
+        std::os::unix::fs::symlink(d.path().join("a.log"), d.path().join("link.log"))
+            .expect("symlink");
+        let msgs = Messages::new(true);
+        assert_eq!(discover(&[d.path().to_path_buf()], false, &msgs).len(), 1);
+        assert_eq!(discover(&[d.path().to_path_buf()], true, &msgs).len(), 2);
+    }
+}

@@ -1,0 +1,210 @@
+//! Turns raw matches into located, masked findings: line and column (counted
+//! lazily, only as far as the last match), byte offset in the stream, and a
+//! context excerpt in which every secret is masked.
+
+use std::ops::Range;
+
+use super::{Engine, RawMatch};
+use crate::finding::{fingerprint, rfc3339, Finding};
+use crate::redact;
+
+/// Bytes of line kept on each side of a secret in `context`.
+const CONTEXT_SIDE: usize = 80;
+
+/// Who the findings belong to and how to show them.
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    pub path: String,
+    pub member: Option<String>,
+    pub show_secrets: bool,
+}
+
+/// Counts lines forward through a haystack. `pos` is how far it has
+/// counted, `line` the 1-based line number at `pos`, `line_start` the
+/// haystack index where that line starts (may be negative: before the
+/// haystack, for a line that began in an earlier buffer).
+#[derive(Clone, Copy, Debug)]
+pub struct LineTracker {
+    pub pos: usize,
+    pub line: u64,
+    pub line_start: i64,
+}
+
+impl LineTracker {
+    pub fn new(pos: usize, line: u64, line_start: i64) -> Self {
+        LineTracker {
+            pos,
+            line,
+            line_start,
+        }
+    }
+
+    /// Counts newlines up to `to` (which must not be before `pos`).
+    pub fn advance(&mut self, hay: &[u8], to: usize) {
+        if to <= self.pos {
+            return;
+        }
+        let seg = &hay[self.pos..to];
+        let n = count_newlines(seg);
+        if n > 0 {
+            self.line += n as u64;
+            if let Some(i) = memchr::memrchr(b'\n', seg) {
+                self.line_start = (self.pos + i + 1) as i64;
+            }
+        }
+        self.pos = to;
+    }
+
+    /// Moves the tracker's frame when the first `by` bytes of the buffer
+    /// are dropped.
+    pub fn shift(&mut self, by: usize) {
+        self.pos -= by;
+        self.line_start -= by as i64;
+    }
+}
+
+/// Counts `\n` bytes; written so the compiler vectorises it.
+pub fn count_newlines(hay: &[u8]) -> usize {
+    let mut n = 0usize;
+    let mut chunks = hay.chunks_exact(255 * 32);
+    for c in &mut chunks {
+        let mut acc = [0u8; 32];
+        for block in c.chunks_exact(32) {
+            for (a, &b) in acc.iter_mut().zip(block) {
+                *a += u8::from(b == b'\n');
+            }
+        }
+        n += acc.iter().map(|&a| usize::from(a)).sum::<usize>();
+    }
+    n + chunks.remainder().iter().filter(|&&b| b == b'\n').count()
+}
+
+/// Builds findings for `owned` matches (sorted by start). `all` holds every
+/// match in the surrounding text, owned or not, so that each context masks
+/// every secret it shows. `base` is the stream offset of `hay[0]`.
+pub fn findings(
+    engine: &Engine,
+    hay: &[u8],
+    base: u64,
+    owned: &[RawMatch],
+    all: &[RawMatch],
+    lines: &mut LineTracker,
+    origin: &Origin,
+) -> Vec<Finding> {
+    owned
+        .iter()
+        .map(|m| {
+            lines.advance(hay, m.secret.start);
+            let column = (m.secret.start as i64 - lines.line_start + 1) as u64;
+            build(engine, hay, base, m, all, lines.line, column, origin)
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build(
+    engine: &Engine,
+    hay: &[u8],
+    base: u64,
+    m: &RawMatch,
+    all: &[RawMatch],
+    line: u64,
+    column: u64,
+    origin: &Origin,
+) -> Finding {
+    let rule = &engine.rules()[m.rule];
+    let secret = &hay[m.secret.clone()];
+    let shown = if origin.show_secrets {
+        redact::escape(secret)
+    } else {
+        redact::mask(secret, engine.public_prefix(m.rule, secret))
+    };
+    Finding {
+        path: origin.path.clone(),
+        member: origin.member.clone(),
+        har: None,
+        line: Some(line),
+        column: Some(column),
+        offset: Some(base + m.secret.start as u64),
+        rule: rule.spec.id.clone(),
+        kind: rule.spec.kind,
+        confidence: m.outcome.confidence,
+        secret: shown,
+        fingerprint: fingerprint(secret),
+        context: context(engine, hay, &m.secret, all, origin.show_secrets),
+        expires: m.outcome.expires.and_then(rfc3339),
+    }
+}
+
+/// The line around a secret, cut to about 200 bytes, every secret in it
+/// masked (unless shown), escaped for display.
+fn context(
+    engine: &Engine,
+    hay: &[u8],
+    secret: &Range<usize>,
+    all: &[RawMatch],
+    show: bool,
+) -> String {
+    let lo = secret.start.saturating_sub(CONTEXT_SIDE);
+    let mut start = memchr::memrchr(b'\n', &hay[lo..secret.start]).map_or(lo, |i| lo + i + 1);
+    let hi = (secret.end + CONTEXT_SIDE).min(hay.len());
+    let mut end = memchr::memchr(b'\n', &hay[secret.end..hi]).map_or(hi, |i| secret.end + i);
+    // Never cut a secret in half at the edges: widen to cover it whole.
+    for m in all {
+        if m.secret.start < start && m.secret.end > start {
+            start = m.secret.start;
+        }
+        if m.secret.start < end && m.secret.end > end {
+            end = m.secret.end;
+        }
+    }
+    let mut out = String::new();
+    if start > 0 && hay[start - 1] != b'\n' {
+        out.push('…');
+    }
+    let mut at = start;
+    for m in all {
+        if m.secret.start < at || m.secret.end > end {
+            continue;
+        }
+        out.push_str(&redact::escape(&hay[at..m.secret.start]));
+        let s = &hay[m.secret.clone()];
+        if show {
+            out.push_str(&redact::escape(s));
+        } else {
+            out.push_str(&redact::mask(s, engine.public_prefix(m.rule, s)));
+        }
+        at = m.secret.end;
+    }
+    out.push_str(&redact::escape(&hay[at..end]));
+    if end < hay.len() && hay[end] != b'\n' {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_newlines_in_long_and_short_input() {
+        let mut v = vec![b'a'; 100_000];
+        for i in (0..v.len()).step_by(7) {
+            v[i] = b'\n';
+        }
+        let want = v.iter().filter(|&&b| b == b'\n').count();
+        assert_eq!(count_newlines(&v), want);
+        assert_eq!(count_newlines(b"a\nb\n"), 2);
+    }
+
+    #[test]
+    fn tracker_gives_line_and_line_start() {
+        let hay = b"one\ntwo\nthree";
+        let mut t = LineTracker::new(0, 1, 0);
+        t.advance(hay, 9);
+        assert_eq!((t.line, t.line_start), (3, 8));
+        t.shift(4);
+        assert_eq!((t.pos, t.line_start), (5, 4));
+    }
+}
