@@ -115,8 +115,8 @@ confidence = "high"
 keywords = ["demo_"]
 pattern = '(demo_[a-z]{8})'
 references = ["https://example.invalid/doc"]
-examples = ["demo_abcdefgh", "demo_123"]
-counter_examples = ["demo_zyxwvuts"]
+examples = ["demo_qkzwmtrp", "demo_123"]
+counter_examples = ["demo_pwlmvrtz"]
 "#,
             )
             .expect("loads");

@@ -141,7 +141,7 @@ impl Engine {
             }
         }
         out[first..].sort_by_key(|m| (m.secret.start, m.secret.end, m.rule));
-        dedup_overlaps(&self.rules, out, first);
+        dedup_overlaps(out, first, 2 * self.reach);
     }
 
     /// The window around a keyword hit: `window` bytes each side, cut at the
@@ -200,30 +200,32 @@ impl Engine {
 
 /// Among matches sorted by start, drops exact duplicates and, where two
 /// rules claim overlapping bytes, the one with lower confidence (ties: the
-/// rule listed later), so one secret is reported once, by its most specific
-/// rule.
-fn dedup_overlaps(rules: &[Rule], out: &mut Vec<RawMatch>, first: usize) {
+/// rule listed first wins), so one secret is reported once, by its most
+/// specific rule. A match cannot be longer than `span`, which bounds how far
+/// back a clash is looked for.
+fn dedup_overlaps(out: &mut Vec<RawMatch>, first: usize, span: usize) {
     let mut kept: Vec<RawMatch> = Vec::with_capacity(out.len() - first);
     for m in out.drain(first..) {
+        let horizon = m.secret.start.saturating_sub(span);
         let clash = kept
             .iter()
-            .rposition(|k| k.secret.start < m.secret.end && m.secret.start < k.secret.end);
-        match clash {
-            None => kept.push(m),
-            Some(i) => {
-                let k = &kept[i];
-                let better = (m.outcome.confidence, std::cmp::Reverse(m.rule))
-                    > (k.outcome.confidence, std::cmp::Reverse(k.rule));
-                let same_rule_disjoint = k.rule == m.rule && k.secret != m.secret;
-                if same_rule_disjoint {
-                    kept.push(m);
-                } else if better {
-                    kept[i] = m;
-                }
-            }
+            .rev()
+            .take_while(|k| k.secret.start >= horizon)
+            .position(|k| k.secret.start < m.secret.end && m.secret.start < k.secret.end)
+            .map(|back| kept.len() - 1 - back);
+        let Some(i) = clash else {
+            kept.push(m);
+            continue;
+        };
+        let k = &kept[i];
+        if k.rule == m.rule && k.secret != m.secret {
+            kept.push(m);
+        } else if (m.outcome.confidence, std::cmp::Reverse(m.rule))
+            > (k.outcome.confidence, std::cmp::Reverse(k.rule))
+        {
+            kept[i] = m;
         }
     }
-    let _ = rules;
     out.extend(kept);
 }
 
