@@ -90,21 +90,48 @@ impl Engine {
         &self.rules
     }
 
-    /// Length of the public prefix of `secret` for rule `r`: the longest
-    /// case-sensitive keyword of the rule that the secret starts with
-    /// (`ghp_`, `AKIA`, `xoxb-`), else 0. Redaction shows it.
+    /// Length of the public prefix of `secret` for rule `r`, which
+    /// redaction shows: through the end of a case-sensitive keyword found in
+    /// the first bytes of the secret (`ghp_`, `AKIA`, `sk_live_` via
+    /// `k_live_`), plus up to two short lowercase segments that follow it
+    /// and end in a separator (`xox` + `b-`, `sk-` + `proj-`). 0 when the
+    /// rule is anchored on context words instead.
     pub fn public_prefix(&self, r: usize, secret: &[u8]) -> usize {
         let spec = &self.rules[r].spec;
         if spec.ignore_case {
             return 0;
         }
-        spec.keywords
+        let head = &secret[..secret.len().min(4 + 16)];
+        let Some(mut end) = spec
+            .keywords
             .iter()
-            .map(|k| k.as_bytes())
-            .filter(|k| secret.starts_with(k))
-            .map(|k| k.len())
+            .filter_map(|k| {
+                let k = k.as_bytes();
+                (0..=4)
+                    .find(|&at| head.get(at..at + k.len()) == Some(k))
+                    .map(|at| at + k.len())
+            })
             .max()
-            .unwrap_or(0)
+        else {
+            return 0;
+        };
+        for _ in 0..2 {
+            let seg = &secret[end..];
+            let n = seg
+                .iter()
+                .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                .count();
+            let word = seg[..n].iter().any(u8::is_ascii_lowercase);
+            if !word || n > 6 || !matches!(seg.get(n), Some(b'_' | b'-' | b'.')) {
+                break;
+            }
+            end += n + 1;
+        }
+        // Never show the whole secret as its "prefix".
+        if end * 2 > secret.len() {
+            return 0;
+        }
+        end
     }
 
     /// Bytes of context a chunked or streamed scan must keep on each side of
@@ -341,5 +368,24 @@ placeholder = false
     fn window_stops_at_line_end() {
         let e = engine(RULES);
         assert!(found(&e, b"pass\n=secretvalue").is_empty());
+    }
+
+    #[test]
+    fn public_prefix_covers_keyword_and_short_segments() {
+        let e = engine(
+            r#"
+[[rule]]
+id = "p"
+name = "P"
+kind = "api-key"
+confidence = "high"
+keywords = ["k_live_", "xox", "eyJ"]
+pattern = '(x)'
+"#,
+        );
+        assert_eq!(e.public_prefix(0, b"sk_live_4eC39HqLyjWDarjtT1zdp7dc"), 8);
+        assert_eq!(e.public_prefix(0, b"xoxb-1234-5678-abcdefghijkl"), 5);
+        assert_eq!(e.public_prefix(0, b"eyJhbGciOiJIUzI1NiJ9.e30.sig"), 3);
+        assert_eq!(e.public_prefix(0, b"zzzz"), 0);
     }
 }
