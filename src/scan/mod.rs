@@ -180,8 +180,8 @@ impl Engine {
         if rule.spec.multiline {
             return lo..hi;
         }
-        let ls = memrchr(b'\n', &hay[lo..start]).map_or(lo, |i| lo + i + 1);
-        let le = memchr(b'\n', &hay[end..hi]).map_or(hi, |i| end + i);
+        let ls = memchr::memrchr(b'\n', &hay[lo..start]).map_or(lo, |i| lo + i + 1);
+        let le = memchr::memchr(b'\n', &hay[end..hi]).map_or(hi, |i| end + i);
         ls..le
     }
 
@@ -197,29 +197,39 @@ impl Engine {
     ) {
         let rule = &self.rules[r];
         let text = &hay[..w.end];
+        let mut locs = rule.regex.capture_locations();
         let mut at = w.start;
-        while at <= text.len() {
-            let Some(caps) = rule.regex.captures_at(text, at) else {
-                break;
-            };
-            let (Some(whole), Some(secret)) = (caps.get(0), caps.get(1)) else {
-                break;
-            };
-            at = if whole.end() > whole.start() {
-                whole.end()
+        // A plain find is much cheaper than a capturing search; captures
+        // run only on the span a match was found in.
+        while let Some(found) = rule.regex.find_at(text, at) {
+            at = if found.end() > found.start() {
+                found.end()
             } else {
-                whole.end() + 1
+                found.end() + 1
             };
-            if !own.contains(&secret.start()) || secret.is_empty() {
+            let Some(whole) = rule
+                .regex
+                .captures_read_at(&mut locs, &text[..found.end()], found.start())
+            else {
+                continue;
+            };
+            let Some((ss, se)) = locs.get(1) else {
+                continue;
+            };
+            if !own.contains(&ss) || ss == se {
                 continue;
             }
-            let bytes = secret.as_bytes();
-            if let Some(outcome) = validate::validate(&rule.checks, bytes, whole.as_bytes()) {
+            if let Some(outcome) =
+                validate::validate(&rule.checks, &hay[ss..se], whole.as_bytes())
+            {
                 out.push(RawMatch {
                     rule: r,
-                    secret: secret.range(),
+                    secret: ss..se,
                     outcome,
                 });
+            }
+            if at > text.len() {
+                break;
             }
         }
     }
@@ -279,14 +289,6 @@ fn spellings(kw: &str, ignore_case: bool) -> Vec<Vec<u8>> {
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
-}
-
-pub(crate) fn memchr(b: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&c| c == b)
-}
-
-pub(crate) fn memrchr(b: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().rposition(|&c| c == b)
 }
 
 #[cfg(test)]
