@@ -125,4 +125,250 @@ counter_examples = ["demo_pwlmvrtz"]
         assert!(f[0].what.starts_with("example 2 is not found"));
         assert!(f[1].what.starts_with("counter-example 1 is found"));
     }
+
+    // ---- properties of the built-in rule set as a whole ----
+
+    use crate::finding::{Confidence, Kind};
+
+    fn builtin() -> Rules {
+        Rules::builtin().expect("built-in rules load")
+    }
+
+    #[test]
+    fn builtin_set_is_large_and_covers_every_kind() {
+        let rules = builtin();
+        assert!(rules.len() >= 60, "only {} built-in rules", rules.len());
+        for kind in [
+            Kind::ApiKey,
+            Kind::BearerToken,
+            Kind::Jwt,
+            Kind::SessionCookie,
+            Kind::BasicAuth,
+            Kind::UrlCredential,
+            Kind::PrivateKey,
+            Kind::Password,
+            Kind::GenericSecret,
+        ] {
+            assert!(
+                rules.rules.iter().any(|r| r.spec.kind == kind),
+                "no built-in rule of kind {}",
+                kind.as_str()
+            );
+        }
+        for conf in [Confidence::High, Confidence::Medium, Confidence::Low] {
+            assert!(
+                rules.rules.iter().any(|r| r.spec.confidence == conf),
+                "no built-in rule of confidence {conf:?}"
+            );
+        }
+    }
+
+    /// A rule id used in two built-in files would silently replace the first.
+    #[test]
+    fn builtin_rule_ids_are_unique_across_files() {
+        let mut written = 0;
+        for (name, text) in super::super::builtin::BUILTIN {
+            let file: super::super::RuleFile =
+                toml::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            written += file.rule.len();
+        }
+        assert_eq!(written, builtin().len(), "a rule id is reused across files");
+        let pr = builtin()
+            .rules
+            .iter()
+            .find(|r| r.spec.id == "github-pat-classic")
+            .map(|r| r.spec.kind);
+        assert_eq!(pr, Some(Kind::ApiKey), "github-pat-classic must exist");
+    }
+
+    #[test]
+    fn builtin_rules_are_documented_and_exemplified() {
+        for r in &builtin().rules {
+            let id = &r.spec.id;
+            assert!(!r.spec.name.trim().is_empty(), "{id}: no name");
+            assert!(r.spec.examples.len() >= 2, "{id}: fewer than 2 examples");
+            assert!(
+                r.spec.counter_examples.len() >= 2,
+                "{id}: fewer than 2 counter-examples"
+            );
+            assert!(
+                r.spec.references.iter().all(|u| u.starts_with("https://")),
+                "{id}: every reference must be an https URL"
+            );
+        }
+    }
+
+    /// Strips escapes and character classes from a pattern, leaving the
+    /// operators, so quantifiers can be inspected.
+    fn operators(pattern: &str) -> String {
+        let mut out = String::new();
+        let mut chars = pattern.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    chars.next();
+                    out.push('e');
+                }
+                '[' => {
+                    // a class: `]` right after `[` or `[^` is a literal
+                    if chars.peek() == Some(&'^') {
+                        chars.next();
+                    }
+                    if chars.peek() == Some(&']') {
+                        chars.next();
+                    }
+                    while let Some(d) = chars.next() {
+                        match d {
+                            '\\' => {
+                                chars.next();
+                            }
+                            ']' => break,
+                            _ => {}
+                        }
+                    }
+                    out.push('c');
+                }
+                _ => out.push(c),
+            }
+        }
+        out
+    }
+
+    /// Every repetition is bounded (`{n,m}`, `?`), so no match can run
+    /// across a long line: no `*`, no `+`, no open `{n,}`.
+    #[test]
+    fn builtin_patterns_have_only_bounded_quantifiers() {
+        for r in &builtin().rules {
+            let ops = operators(&r.spec.pattern);
+            let id = &r.spec.id;
+            assert!(
+                !ops.contains('*'),
+                "{id}: unbounded '*' in {}",
+                r.spec.pattern
+            );
+            assert!(
+                !ops.contains('+'),
+                "{id}: unbounded '+' in {}",
+                r.spec.pattern
+            );
+            assert!(
+                !ops.contains(",}"),
+                "{id}: open '{{n,}}' in {}",
+                r.spec.pattern
+            );
+        }
+        assert_eq!(operators(r"a[*+\]]{1,2}\+(?:x|y)?"), "ac{1,2}e(?:x|y)?");
+    }
+
+    /// The keyword automaton keeps its SIMD (Teddy) prefilter only while it
+    /// has at most 64 patterns, none shorter than 4 bytes: at 65 patterns, or
+    /// with a 1-byte keyword such as "@", it falls back to a byte-at-a-time
+    /// DFA several times slower than the goal. No keyword may be a word found
+    /// on ordinary log lines either.
+    #[test]
+    fn builtin_keyword_budget() {
+        let mut spellings = std::collections::BTreeSet::new();
+        for r in &builtin().rules {
+            for k in &r.spec.keywords {
+                spellings.insert(k.clone());
+                if r.spec.ignore_case {
+                    spellings.insert(k.to_ascii_lowercase());
+                    spellings.insert(k.to_ascii_uppercase());
+                    spellings.insert(format!("{k}#title")); // counted, not matched
+                }
+            }
+        }
+        assert!(
+            spellings.len() <= 64,
+            "{} keyword spellings",
+            spellings.len()
+        );
+        for s in &spellings {
+            assert!(s.len() >= 4, "keyword {s:?} is shorter than 4 bytes");
+        }
+        for banned in [
+            "@",
+            "http",
+            "token",
+            "key",
+            "auth",
+            "session",
+            "id",
+            "GET",
+            "Authorization",
+        ] {
+            assert!(
+                !spellings.iter().any(|s| s.eq_ignore_ascii_case(banned)),
+                "keyword '{banned}' hits ordinary log lines"
+            );
+        }
+    }
+
+    /// Each example is still found when it is not the first line of the
+    /// input, and when it sits in the middle of a bigger buffer: a rule's
+    /// regex runs from its window start inside the whole buffer, where a
+    /// plain `^` matches only at offset 0 and `\b` sees the previous byte.
+    #[test]
+    fn builtin_examples_are_found_after_other_lines() {
+        let mut problems = Vec::new();
+        for rule in &builtin().rules {
+            let alone = Engine::new(Rules {
+                rules: vec![rule.clone()],
+            })
+            .expect("engine builds");
+            for (i, ex) in rule.spec.examples.iter().enumerate() {
+                let text = format!("2024-05-14T09:12:44Z INFO starting worker\n{ex}\nINFO done\n");
+                if matches(&alone, &text) == 0 {
+                    problems.push(format!(
+                        "{}: example {} is lost after a first line",
+                        rule.spec.id,
+                        i + 1
+                    ));
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    /// Each example is still found when every built-in rule shares one
+    /// automaton (a keyword of another rule can hide an overlapping one) and
+    /// the overlap resolution keeps a finding at least as confident as the
+    /// rule's own.
+    #[test]
+    fn builtin_examples_survive_the_full_rule_set() {
+        let rules = builtin();
+        let full = Engine::new(rules.clone()).expect("engine builds");
+        let mut problems = Vec::new();
+        for rule in &rules.rules {
+            let alone = Engine::new(Rules {
+                rules: vec![rule.clone()],
+            })
+            .expect("engine builds");
+            for (i, ex) in rule.spec.examples.iter().enumerate() {
+                let hay = ex.as_bytes();
+                let mut own = Vec::new();
+                alone.scan(hay, 0..hay.len(), &mut own);
+                let mut all = Vec::new();
+                full.scan(hay, 0..hay.len(), &mut all);
+                for m in &own {
+                    let kept = all.iter().any(|a| {
+                        a.secret.start < m.secret.end
+                            && m.secret.start < a.secret.end
+                            && a.outcome.confidence >= m.outcome.confidence
+                    });
+                    if !kept {
+                        problems.push(format!(
+                            "{}: example {} is lost in the full rule set (found instead: {:?})",
+                            rule.spec.id,
+                            i + 1,
+                            all.iter()
+                                .map(|a| full.rules()[a.rule].spec.id.as_str())
+                                .collect::<Vec<_>>()
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
 }

@@ -20,8 +20,12 @@ mod builtin {
     include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 }
 
-/// Default bytes of text searched on each side of a keyword hit.
+/// Default bytes of text searched after a keyword hit.
 pub const DEFAULT_WINDOW: usize = 512;
+/// Default bytes of text searched before a keyword hit: enough for a
+/// variable name or URL scheme that precedes the keyword. The regex runs
+/// over `before + window` bytes for every hit, so this is kept small.
+pub const DEFAULT_BEFORE: usize = 96;
 /// Largest window a rule may ask for; bounds the overlap streamed and
 /// chunked scans must keep.
 pub const MAX_WINDOW: usize = 32 * 1024;
@@ -54,8 +58,11 @@ pub struct RuleSpec {
     /// Apply the placeholder deny-list (default true).
     #[serde(default = "yes")]
     pub placeholder: bool,
-    /// Bytes searched on each side of a keyword hit (default 512).
+    /// Bytes searched after a keyword hit (default 512).
     pub window: Option<usize>,
+    /// Bytes searched before a keyword hit, for matches that start well
+    /// before their keyword (default 96, at most `window`).
+    pub before: Option<usize>,
     /// Let a match span lines (PEM blocks); otherwise the window stops at
     /// the line ends around the hit.
     #[serde(default)]
@@ -88,6 +95,7 @@ pub struct Rule {
     pub regex: Regex,
     pub checks: Checks,
     pub window: usize,
+    pub before: usize,
 }
 
 /// Why a rule file or rule was rejected.
@@ -258,6 +266,10 @@ pub fn compile(source: &str, spec: RuleSpec) -> Result<Rule, RuleError> {
     if window == 0 || window > MAX_WINDOW {
         return Err(err(format!("window {window} is outside 1..={MAX_WINDOW}")));
     }
+    let before = spec.before.unwrap_or(DEFAULT_BEFORE.min(window));
+    if before > MAX_WINDOW {
+        return Err(err(format!("before {before} is outside 0..={MAX_WINDOW}")));
+    }
     let checks = Checks {
         validators,
         min_entropy: spec.min_entropy,
@@ -269,6 +281,7 @@ pub fn compile(source: &str, spec: RuleSpec) -> Result<Rule, RuleError> {
         regex,
         checks,
         window,
+        before,
         spec,
     })
 }

@@ -77,7 +77,11 @@ impl Engine {
             .match_kind(MatchKind::LeftmostLongest)
             .kind(Some(AhoCorasickKind::DFA))
             .build(&patterns)?;
-        let reach = rules.iter().map(|r| r.window).max().unwrap_or(0);
+        let reach = rules
+            .iter()
+            .map(|r| r.window.max(r.before))
+            .max()
+            .unwrap_or(0);
         Ok(Engine {
             rules,
             automaton,
@@ -171,11 +175,11 @@ impl Engine {
         dedup_overlaps(out, first, 2 * self.reach);
     }
 
-    /// The window around a keyword hit: `window` bytes each side, cut at the
-    /// line ends unless the rule is multiline.
+    /// The window around a keyword hit: `before` bytes before it and
+    /// `window` after, cut at the line ends unless the rule is multiline.
     fn window(&self, hay: &[u8], rule: usize, start: usize, end: usize) -> Range<usize> {
         let rule = &self.rules[rule];
-        let lo = start.saturating_sub(rule.window);
+        let lo = start.saturating_sub(rule.before);
         let hi = (end + rule.window).min(hay.len());
         if rule.spec.multiline {
             return lo..hi;
@@ -197,7 +201,7 @@ impl Engine {
     ) {
         let rule = &self.rules[r];
         let text = &hay[..w.end];
-        let mut locs = rule.regex.capture_locations();
+        let mut locs = None;
         let mut at = w.start;
         // A plain find is much cheaper than a capturing search; captures
         // run only on the span a match was found in.
@@ -207,9 +211,10 @@ impl Engine {
             } else {
                 found.end() + 1
             };
+            let locs = locs.get_or_insert_with(|| rule.regex.capture_locations());
             let Some(whole) = rule
                 .regex
-                .captures_read_at(&mut locs, &text[..found.end()], found.start())
+                .captures_read_at(locs, &text[..found.end()], found.start())
             else {
                 continue;
             };
