@@ -1,8 +1,9 @@
 //! The `human` format: findings grouped under their input, one line each
 //! with position, confidence, rule and masked secret, then the context.
 //! Colour only when writing to a terminal (and `NO_COLOR` is unset). All
-//! log text was escaped when the finding was built, so a log line cannot
-//! send escape sequences to the terminal.
+//! log text in contexts was escaped when the finding was built, and a raw
+//! secret (`--show-secrets`) is escaped here, so a log line cannot send
+//! escape sequences to the terminal.
 
 use std::io::{self, Write};
 
@@ -64,7 +65,8 @@ impl<W: Write> Human<W> {
             Confidence::Low => self.paint("2", "low   "),
         };
         let rule = self.paint("36", &f.rule);
-        let mut line = format!("  {pos:>10}  {conf}  {rule}  {}", f.secret);
+        let secret = crate::redact::escape(f.secret.as_bytes());
+        let mut line = format!("  {pos:>10}  {conf}  {rule}  {secret}");
         if let Some(e) = &f.expires {
             line.push_str(&format!("  (expires {e})"));
         }

@@ -67,6 +67,10 @@ pub struct RuleSpec {
     /// the line ends around the hit.
     #[serde(default)]
     pub multiline: bool,
+    /// Public prefixes of the token (`sk-proj-`, `xoxb-`) that redaction
+    /// may show; by default a keyword at the token's start is shown.
+    #[serde(default)]
+    pub prefixes: Vec<String>,
     #[serde(default)]
     pub references: Vec<String>,
     #[serde(default)]
@@ -96,6 +100,9 @@ pub struct Rule {
     pub checks: Checks,
     pub window: usize,
     pub before: usize,
+    /// A context rule (it judges values by shape, `not-identifier`): loses
+    /// ties to a rule that knows the token's format.
+    pub generic: bool,
 }
 
 /// Why a rule file or rule was rejected.
@@ -240,8 +247,11 @@ pub fn compile(source: &str, spec: RuleSpec) -> Result<Rule, RuleError> {
     if spec.keywords.iter().any(|k| k.is_empty()) {
         return Err(err("empty keyword".into()));
     }
+    // Multi-line: `^` and `$` mean line start and end, as log rules expect
+    // (the regex runs inside a larger buffer, never on a line alone).
     let regex = RegexBuilder::new(&spec.pattern)
         .unicode(false)
+        .multi_line(true)
         .size_limit(REGEX_SIZE_LIMIT)
         .build()
         .map_err(|e| err(format!("pattern does not compile: {e}")))?;
@@ -277,6 +287,7 @@ pub fn compile(source: &str, spec: RuleSpec) -> Result<Rule, RuleError> {
         confidence: spec.confidence,
     };
     Ok(Rule {
+        generic: checks.validators.contains(&Validator::NotIdentifier),
         source: source.to_string(),
         regex,
         checks,

@@ -114,8 +114,10 @@ fn build(
 ) -> Finding {
     let rule = &engine.rules()[m.rule];
     let secret = &hay[m.secret.clone()];
+    // Raw means raw: JSON escapes what it must, and the human reporter
+    // escapes for the terminal. A PEM block keeps its real newlines.
     let shown = if origin.show_secrets {
-        redact::escape(secret)
+        String::from_utf8_lossy(secret).into_owned()
     } else {
         redact::mask(secret, engine.public_prefix(m.rule, secret))
     };

@@ -10,6 +10,10 @@
 pub mod chunk;
 pub mod locate;
 
+/// Keywords shorter than this many bytes are searched outside the
+/// automaton (see [`Engine`]'s `short` field).
+pub const SHORT: usize = 4;
+
 use std::ops::Range;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
@@ -35,6 +39,13 @@ pub struct Engine {
     automaton: AhoCorasick,
     /// For each automaton pattern, the rules to try when it hits.
     pattern_rules: Vec<Vec<usize>>,
+    /// For each automaton pattern, the widest `before` and `window` of its
+    /// rules: line edges are searched once per hit, within these.
+    pattern_reach: Vec<(usize, usize)>,
+    /// Keywords shorter than [`SHORT`] bytes (`@` for URL userinfo): kept
+    /// out of the automaton, whose SIMD prefilter is only as selective as
+    /// its shortest pattern, and found with memchr / memmem instead.
+    short: Vec<(memchr::memmem::Finder<'static>, Vec<usize>)>,
     /// Longest distance, in bytes, that a match may reach from its keyword:
     /// the overlap chunked and streamed scans keep.
     reach: usize,
@@ -45,9 +56,20 @@ impl Engine {
         let rules = rules.rules;
         let mut patterns: Vec<Vec<u8>> = Vec::new();
         let mut owners: Vec<Vec<usize>> = Vec::new();
+        let mut short: Vec<(Vec<u8>, Vec<usize>)> = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
             for kw in &rule.spec.keywords {
                 for spelling in spellings(kw, rule.spec.ignore_case) {
+                    if spelling.len() < SHORT {
+                        match short
+                            .iter()
+                            .position(|(p, _): &(Vec<u8>, Vec<usize>)| *p == spelling)
+                        {
+                            Some(p) => short[p].1.push(i),
+                            None => short.push((spelling, vec![i])),
+                        }
+                        continue;
+                    }
                     match patterns.iter().position(|p| *p == spelling) {
                         Some(p) => owners[p].push(i),
                         None => {
@@ -82,10 +104,28 @@ impl Engine {
             .map(|r| r.window.max(r.before))
             .max()
             .unwrap_or(0);
+        let pattern_reach = pattern_rules
+            .iter()
+            .map(|list| {
+                let before = list.iter().map(|&r| rules[r].before).max().unwrap_or(0);
+                let after = list.iter().map(|&r| rules[r].window).max().unwrap_or(0);
+                (before, after)
+            })
+            .collect();
+        let short = short
+            .into_iter()
+            .map(|(kw, mut list)| {
+                list.sort_unstable();
+                list.dedup();
+                (memchr::memmem::Finder::new(&kw).into_owned(), list)
+            })
+            .collect();
         Ok(Engine {
             rules,
             automaton,
             pattern_rules,
+            pattern_reach,
+            short,
             reach,
         })
     }
@@ -95,47 +135,37 @@ impl Engine {
     }
 
     /// Length of the public prefix of `secret` for rule `r`, which
-    /// redaction shows: through the end of a case-sensitive keyword found in
-    /// the first bytes of the secret (`ghp_`, `AKIA`, `sk_live_` via
-    /// `k_live_`), plus up to two short lowercase segments that follow it
-    /// and end in a separator (`xox` + `b-`, `sk-` + `proj-`). 0 when the
-    /// rule is anchored on context words instead.
+    /// redaction shows: the longest of the rule's declared `prefixes` the
+    /// secret starts with, else the end of a case-sensitive keyword found in
+    /// its first bytes (`ghp_`, `AKIA`, `sk_live_` via `k_live_`), else 0.
+    /// Never more than half the secret.
     pub fn public_prefix(&self, r: usize, secret: &[u8]) -> usize {
         let spec = &self.rules[r].spec;
-        if spec.ignore_case {
-            return 0;
-        }
-        let head = &secret[..secret.len().min(4 + 16)];
-        let Some(mut end) = spec
-            .keywords
+        let declared = spec
+            .prefixes
             .iter()
-            .filter_map(|k| {
-                let k = k.as_bytes();
-                (0..=4)
-                    .find(|&at| head.get(at..at + k.len()) == Some(k))
-                    .map(|at| at + k.len())
-            })
-            .max()
-        else {
-            return 0;
-        };
-        for _ in 0..2 {
-            let seg = &secret[end..];
-            let n = seg
-                .iter()
-                .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-                .count();
-            let word = seg[..n].iter().any(u8::is_ascii_lowercase);
-            if !word || n > 6 || !matches!(seg.get(n), Some(b'_' | b'-' | b'.')) {
-                break;
+            .map(|p| p.as_bytes())
+            .filter(|p| secret.starts_with(p))
+            .map(<[u8]>::len)
+            .max();
+        let end = declared.or_else(|| {
+            if spec.ignore_case {
+                return None;
             }
-            end += n + 1;
+            spec.keywords
+                .iter()
+                .filter_map(|k| {
+                    let k = k.as_bytes();
+                    (0..=4)
+                        .find(|&at| secret.get(at..at + k.len()) == Some(k))
+                        .map(|at| at + k.len())
+                })
+                .max()
+        });
+        match end {
+            Some(end) if end * 2 <= secret.len() => end,
+            _ => 0,
         }
-        // Never show the whole secret as its "prefix".
-        if end * 2 > secret.len() {
-            return 0;
-        }
-        end
     }
 
     /// Bytes of context a chunked or streamed scan must keep on each side of
@@ -154,39 +184,86 @@ impl Engine {
         let search_to = (own.end + self.reach).min(hay.len());
         let input = aho_corasick::Input::new(hay).range(search_from..search_to);
         for hit in self.automaton.find_iter(input) {
-            for &r in &self.pattern_rules[hit.pattern().as_usize()] {
-                let w = self.window(hay, r, hit.start(), hit.end());
-                match &mut pending[r] {
-                    Some(p) if w.start <= p.end => p.end = p.end.max(w.end),
-                    slot => {
-                        if let Some(done) = slot.replace(w) {
-                            self.confirm(hay, r, done, &own, out);
-                        }
-                    }
+            let p = hit.pattern().as_usize();
+            let (before, after) = self.pattern_reach[p];
+            let edges = line_edges(hay, hit.start(), hit.end(), before, after);
+            for &r in &self.pattern_rules[p] {
+                let w = self.window(r, hit.start(), hit.end(), &edges);
+                self.extend(hay, r, w, &mut pending, &own, out);
+            }
+        }
+        self.flush(hay, &mut pending, &own, out);
+        for (finder, rules) in &self.short {
+            let area = &hay[search_from..search_to];
+            for at in finder.find_iter(area) {
+                let (start, end) = (search_from + at, search_from + at + finder.needle().len());
+                let before = rules
+                    .iter()
+                    .map(|&r| self.rules[r].before)
+                    .max()
+                    .unwrap_or(0);
+                let after = rules
+                    .iter()
+                    .map(|&r| self.rules[r].window)
+                    .max()
+                    .unwrap_or(0);
+                let edges = line_edges(hay, start, end, before, after);
+                for &r in rules {
+                    let w = self.window(r, start, end, &edges);
+                    self.extend(hay, r, w, &mut pending, &own, out);
                 }
             }
         }
-        for (r, slot) in pending.into_iter().enumerate() {
-            if let Some(w) = slot {
-                self.confirm(hay, r, w, &own, out);
-            }
-        }
+        self.flush(hay, &mut pending, &own, out);
         out[first..].sort_by_key(|m| (m.secret.start, m.secret.end, m.rule));
-        dedup_overlaps(out, first, 2 * self.reach);
+        dedup_overlaps(&self.rules, out, first, 2 * self.reach);
     }
 
-    /// The window around a keyword hit: `before` bytes before it and
-    /// `window` after, cut at the line ends unless the rule is multiline.
-    fn window(&self, hay: &[u8], rule: usize, start: usize, end: usize) -> Range<usize> {
-        let rule = &self.rules[rule];
+    /// Adds window `w` to rule `r`'s pending window, merging when they
+    /// touch; a disjoint window first confirms the pending one.
+    fn extend(
+        &self,
+        hay: &[u8],
+        r: usize,
+        w: Range<usize>,
+        pending: &mut [Option<Range<usize>>],
+        own: &Range<usize>,
+        out: &mut Vec<RawMatch>,
+    ) {
+        match &mut pending[r] {
+            Some(p) if w.start <= p.end => p.end = p.end.max(w.end),
+            slot => {
+                if let Some(done) = slot.replace(w) {
+                    self.confirm(hay, r, done, own, out);
+                }
+            }
+        }
+    }
+
+    fn flush(
+        &self,
+        hay: &[u8],
+        pending: &mut [Option<Range<usize>>],
+        own: &Range<usize>,
+        out: &mut Vec<RawMatch>,
+    ) {
+        for (r, slot) in pending.iter_mut().enumerate() {
+            if let Some(w) = slot.take() {
+                self.confirm(hay, r, w, own, out);
+            }
+        }
+    }
+
+    /// Rule `r`'s window around a keyword hit: `before` bytes before it and
+    /// `window` after, cut at the line edges unless the rule is multiline.
+    fn window(&self, r: usize, start: usize, end: usize, edges: &Edges) -> Range<usize> {
+        let rule = &self.rules[r];
         let lo = start.saturating_sub(rule.before);
-        let hi = (end + rule.window).min(hay.len());
+        let hi = (end + rule.window).min(edges.limit);
         if rule.spec.multiline {
             return lo..hi;
         }
-        let ls = memchr::memrchr(b'\n', &hay[lo..start]).map_or(lo, |i| lo + i + 1);
-        let le = memchr::memchr(b'\n', &hay[end..hi]).map_or(hi, |i| end + i);
-        ls..le
+        lo.max(edges.line_start)..hi.min(edges.line_end)
     }
 
     /// Runs rule `r`'s regex over `w` and keeps the validated matches whose
@@ -212,9 +289,9 @@ impl Engine {
                 found.end() + 1
             };
             let locs = locs.get_or_insert_with(|| rule.regex.capture_locations());
-            let Some(whole) = rule
-                .regex
-                .captures_read_at(locs, &text[..found.end()], found.start())
+            let Some(whole) =
+                rule.regex
+                    .captures_read_at(locs, &text[..found.end()], found.start())
             else {
                 continue;
             };
@@ -224,8 +301,7 @@ impl Engine {
             if !own.contains(&ss) || ss == se {
                 continue;
             }
-            if let Some(outcome) =
-                validate::validate(&rule.checks, &hay[ss..se], whole.as_bytes())
+            if let Some(outcome) = validate::validate(&rule.checks, &hay[ss..se], whole.as_bytes())
             {
                 out.push(RawMatch {
                     rule: r,
@@ -240,12 +316,38 @@ impl Engine {
     }
 }
 
+/// Where the line around a keyword hit starts and ends, searched only as
+/// far as any rule's window reaches; `limit` is the haystack length.
+struct Edges {
+    line_start: usize,
+    line_end: usize,
+    limit: usize,
+}
+
+fn line_edges(hay: &[u8], start: usize, end: usize, before: usize, after: usize) -> Edges {
+    let lo = start.saturating_sub(before);
+    let hi = (end + after).min(hay.len());
+    Edges {
+        line_start: memchr::memrchr(b'\n', &hay[lo..start]).map_or(lo, |i| lo + i + 1),
+        line_end: memchr::memchr(b'\n', &hay[end..hi]).map_or(hi, |i| end + i),
+        limit: hay.len(),
+    }
+}
+
 /// Among matches sorted by start, drops exact duplicates and, where two
-/// rules claim overlapping bytes, the one with lower confidence (ties: the
-/// rule listed first wins), so one secret is reported once, by its most
+/// rules claim overlapping bytes, the one with lower confidence (ties: a
+/// format-specific rule beats a generic context rule, then the rule listed
+/// first wins), so one secret is reported once, by its most
 /// specific rule. A match cannot be longer than `span`, which bounds how far
 /// back a clash is looked for.
-fn dedup_overlaps(out: &mut Vec<RawMatch>, first: usize, span: usize) {
+fn dedup_overlaps(rules: &[Rule], out: &mut Vec<RawMatch>, first: usize, span: usize) {
+    let rank = |m: &RawMatch| {
+        (
+            m.outcome.confidence,
+            !rules[m.rule].generic,
+            std::cmp::Reverse(m.rule),
+        )
+    };
     let mut kept: Vec<RawMatch> = Vec::with_capacity(out.len() - first);
     for m in out.drain(first..) {
         let horizon = m.secret.start.saturating_sub(span);
@@ -262,9 +364,7 @@ fn dedup_overlaps(out: &mut Vec<RawMatch>, first: usize, span: usize) {
         let k = &kept[i];
         if k.rule == m.rule && k.secret != m.secret {
             kept.push(m);
-        } else if (m.outcome.confidence, std::cmp::Reverse(m.rule))
-            > (k.outcome.confidence, std::cmp::Reverse(k.rule))
-        {
+        } else if rank(&m) > rank(k) {
             kept[i] = m;
         }
     }
@@ -378,7 +478,7 @@ placeholder = false
     }
 
     #[test]
-    fn public_prefix_covers_keyword_and_short_segments() {
+    fn public_prefix_uses_declared_prefixes_then_keywords() {
         let e = engine(
             r#"
 [[rule]]
@@ -386,13 +486,36 @@ id = "p"
 name = "P"
 kind = "api-key"
 confidence = "high"
-keywords = ["k_live_", "xox", "eyJ"]
+keywords = ["k_live_", "xoxb", "T3BlbkFJ"]
+prefixes = ["sk-", "sk-proj-"]
 pattern = '(x)'
 "#,
         );
         assert_eq!(e.public_prefix(0, b"sk_live_4eC39HqLyjWDarjtT1zdp7dc"), 8);
-        assert_eq!(e.public_prefix(0, b"xoxb-1234-5678-abcdefghijkl"), 5);
-        assert_eq!(e.public_prefix(0, b"eyJhbGciOiJIUzI1NiJ9.e30.sig"), 3);
+        assert_eq!(e.public_prefix(0, b"xoxb-1234-5678-abcdefghijkl"), 4);
+        assert_eq!(e.public_prefix(0, b"sk-proj-abcdT3BlbkFJxyzwxyzwxyz"), 8);
         assert_eq!(e.public_prefix(0, b"zzzz"), 0);
+        assert_eq!(e.public_prefix(0, b"xoxb-1"), 0, "never half the secret");
+    }
+
+    #[test]
+    fn short_keywords_are_found_outside_the_automaton() {
+        let e = engine(
+            r#"
+[[rule]]
+id = "at"
+name = "At"
+kind = "url-credential"
+confidence = "high"
+keywords = ["@"]
+before = 64
+pattern = '[a-z]+://[a-z]+:([A-Za-z0-9]{8,})@'
+placeholder = false
+"#,
+        );
+        assert_eq!(
+            found(&e, b"GET https://u:Zq8rT2kLw9@db.internal/x HTTP/1.1"),
+            vec![("at".into(), "Zq8rT2kLw9".into())]
+        );
     }
 }

@@ -105,6 +105,7 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         || has_your(v)
         || is_filler(v)
         || has_sequence(v, SEQUENCE)
+        || v.ends_with(b"...")
 }
 
 /// Strips surrounding whitespace and one layer of matching quotes, which
@@ -417,6 +418,7 @@ mod tests {
             "xxxx-xxxx",
             "AKIAXXXXXXXXXXXXXXXX",
             "ghp_....",
+            "sk-ant-api03-...",
             "••••••",
             "sk_live_000000000000000000000000",
             "ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
