@@ -106,29 +106,33 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Outcome> {
     let (tx, rx) = bounded::<Vec<Finding>>(64);
     let (counts, write_result) = std::thread::scope(|s| {
         let reporter = s.spawn(|| report(rx, &settings));
-        inputs.par_iter().for_each_with(tx, |tx, input| {
-            let origin = Origin {
-                path: match input {
-                    Input::Stdin => "-".into(),
-                    Input::File(p) => display(p),
-                },
-                member: None,
-                show_secrets: settings.show_secrets,
-            };
-            let send = |batch: Vec<Finding>| {
-                let batch: Vec<Finding> = batch
-                    .into_iter()
-                    .filter(|f| f.confidence >= settings.min_confidence)
-                    .collect();
-                if !batch.is_empty() {
-                    // A closed channel means the reporter stopped (broken
-                    // pipe); the remaining scan is moot.
-                    let _ = tx.send(batch);
-                }
-            };
-            let n = scan_input(&engine, input, &origin, &msgs, send);
-            bytes.fetch_add(n, Ordering::Relaxed);
-        });
+        inputs.par_iter().for_each_init(
+            || (tx.clone(), engine.clone()),
+            |(tx, engine), input| {
+                let origin = Origin {
+                    path: match input {
+                        Input::Stdin => "-".into(),
+                        Input::File(p) => display(p),
+                    },
+                    member: None,
+                    show_secrets: settings.show_secrets,
+                };
+                let send = |batch: Vec<Finding>| {
+                    let batch: Vec<Finding> = batch
+                        .into_iter()
+                        .filter(|f| f.confidence >= settings.min_confidence)
+                        .collect();
+                    if !batch.is_empty() {
+                        // A closed channel means the reporter stopped (broken
+                        // pipe); the remaining scan is moot.
+                        let _ = tx.send(batch);
+                    }
+                };
+                let n = scan_input(engine, input, &origin, &msgs, send);
+                bytes.fetch_add(n, Ordering::Relaxed);
+            },
+        );
+        drop(tx);
         reporter
             .join()
             .unwrap_or_else(|_| (Counts::default(), Ok(())))

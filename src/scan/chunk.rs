@@ -30,7 +30,10 @@ pub fn scan_slice(engine: &Engine, hay: &[u8], origin: &Origin) -> Vec<Finding> 
     let pieces = split(hay, CHUNK);
     let results: Vec<(Vec<Finding>, usize)> = pieces
         .par_iter()
-        .map(|p| scan_piece(engine, hay, p, origin))
+        .map_init(
+            || engine.clone(),
+            |engine, p| scan_piece(engine, hay, p, origin),
+        )
         .collect();
     let Some(last) = results.iter().rposition(|(f, _)| !f.is_empty()) else {
         return Vec::new();
@@ -166,22 +169,13 @@ pub fn scan_reader<R: Read>(
 }
 
 /// Reads until `buf` holds `want` bytes or the stream ends; true at EOF.
+/// (`read_to_end` on a `take` reads into spare capacity without zeroing it
+/// first and retries interrupted reads.)
 fn fill<R: Read>(reader: &mut R, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
-    while buf.len() < want {
-        let old = buf.len();
-        buf.resize(want, 0);
-        match reader.read(&mut buf[old..]) {
-            Ok(0) => {
-                buf.truncate(old);
-                return Ok(true);
-            }
-            Ok(n) => buf.truncate(old + n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(old),
-            Err(e) => {
-                buf.truncate(old);
-                return Err(e);
-            }
-        }
+    let need = want.saturating_sub(buf.len());
+    if need == 0 {
+        return Ok(false);
     }
-    Ok(false)
+    let got = reader.by_ref().take(need as u64).read_to_end(buf)?;
+    Ok(got < need)
 }

@@ -31,9 +31,11 @@ pub struct RawMatch {
     pub outcome: Outcome,
 }
 
-/// The compiled rule set plus its keyword automaton. Built once, shared by
-/// every worker.
-#[derive(Debug)]
+/// The compiled rule set plus its keyword automaton. Built once; each
+/// worker scans with its own clone (cheap: the compiled parts are shared),
+/// because a regex shared across threads makes them contend for its
+/// scratch-space pool on every confirm.
+#[derive(Clone, Debug)]
 pub struct Engine {
     rules: Vec<Rule>,
     automaton: AhoCorasick,

@@ -1,0 +1,33 @@
+//! Integration tests: every test runs the real `leaksweep` binary on files
+//! written to a temp directory and asserts what a user sees — stdout,
+//! stderr and the exit status. One test target; topics are modules in
+//! `tests/cli/`.
+
+#[path = "cli/util.rs"]
+mod util;
+
+#[path = "cli/tokens.rs"]
+mod tokens;
+
+#[path = "cli/big.rs"]
+mod big;
+#[path = "cli/errors.rs"]
+mod errors;
+#[path = "cli/exit_status.rs"]
+mod exit_status;
+#[path = "cli/false_positives.rs"]
+mod false_positives;
+#[path = "cli/families.rs"]
+mod families;
+#[path = "cli/formats.rs"]
+mod formats;
+#[path = "cli/redaction.rs"]
+mod redaction;
+#[path = "cli/rules.rs"]
+mod rules;
+#[path = "cli/scan.rs"]
+mod scan;
+#[path = "cli/stdin.rs"]
+mod stdin;
+#[path = "cli/truncation.rs"]
+mod truncation;
