@@ -161,12 +161,10 @@ fn report(rx: Receiver<Vec<Finding>>, settings: &Settings) -> (Counts, io::Resul
         for f in &batch {
             counts.add(f.confidence);
         }
+        // After a write error (a closed pipe) keep draining, so workers
+        // never block on a full channel, but stop writing.
         if result.is_ok() {
             result = reporter.batch(&batch);
-        }
-        if result.is_err() {
-            // Keep draining so workers never block; count but do not write.
-            continue;
         }
     }
     if result.is_ok() {

@@ -28,14 +28,14 @@ struct Piece {
 /// into line-aligned chunks scanned in parallel when it is large.
 pub fn scan_slice(engine: &Engine, hay: &[u8], origin: &Origin) -> Vec<Finding> {
     let pieces = split(hay, CHUNK);
-    let results: Vec<(Vec<Finding>, usize)> = pieces
+    let results: Vec<Vec<Finding>> = pieces
         .par_iter()
         .map_init(
             || engine.clone(),
             |engine, p| scan_piece(engine, hay, p, origin),
         )
         .collect();
-    let Some(last) = results.iter().rposition(|(f, _)| !f.is_empty()) else {
+    let Some(last) = results.iter().rposition(|f| !f.is_empty()) else {
         return Vec::new();
     };
     // Line numbers so far are relative to each chunk: add the newlines of
@@ -46,7 +46,7 @@ pub fn scan_slice(engine: &Engine, hay: &[u8], origin: &Origin) -> Vec<Finding> 
         .collect();
     let mut before = 0u64;
     let mut out = Vec::new();
-    for (i, (mut found, _)) in results.into_iter().enumerate().take(last + 1) {
+    for (i, mut found) in results.into_iter().enumerate().take(last + 1) {
         for f in &mut found {
             f.line = f.line.map(|l| l + before);
         }
@@ -58,7 +58,7 @@ pub fn scan_slice(engine: &Engine, hay: &[u8], origin: &Origin) -> Vec<Finding> 
     out
 }
 
-fn scan_piece(engine: &Engine, hay: &[u8], p: &Piece, origin: &Origin) -> (Vec<Finding>, usize) {
+fn scan_piece(engine: &Engine, hay: &[u8], p: &Piece, origin: &Origin) -> Vec<Finding> {
     let overlap = engine.overlap();
     let ext = p.own.start.saturating_sub(overlap)..(p.own.end + overlap).min(hay.len());
     let mut all: Vec<RawMatch> = Vec::new();
@@ -69,8 +69,7 @@ fn scan_piece(engine: &Engine, hay: &[u8], p: &Piece, origin: &Origin) -> (Vec<F
         .cloned()
         .collect();
     let mut lines = LineTracker::new(p.own.start, 1, p.line_start as i64);
-    let found = findings(engine, hay, 0, &owned, &all, &mut lines, origin);
-    (found, lines.pos)
+    findings(engine, hay, 0, &owned, &all, &mut lines, origin)
 }
 
 /// Splits `hay` into chunks of about `size` bytes that end just after a
@@ -141,6 +140,7 @@ pub fn scan_reader<R: Read>(
         let cut = if eof {
             buf.len()
         } else {
+            // Not at EOF, `fill` left exactly CHUNK + overlap bytes.
             let limit = buf.len() - overlap;
             memchr::memrchr(b'\n', &buf[owned_from..limit]).map_or(limit, |i| owned_from + i + 1)
         };
