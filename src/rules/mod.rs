@@ -135,33 +135,30 @@ impl Rules {
     /// of `*.toml`).
     pub fn load(extra: &[PathBuf]) -> Result<Rules, RuleError> {
         let mut rules = Rules::builtin()?;
-        for path in extra {
-            for file in rule_files(path)? {
-                let text = fs::read_to_string(&file).map_err(|e| RuleError {
-                    source_name: file.display().to_string(),
-                    rule_id: None,
-                    cause: e.to_string(),
-                })?;
-                rules.add_file(&file.display().to_string(), &text)?;
-            }
-        }
+        rules.add_paths(extra)?;
         Ok(rules)
     }
 
     /// Only the rules in the given files (for `rules check PATH`).
     pub fn from_paths(paths: &[PathBuf]) -> Result<Rules, RuleError> {
         let mut rules = Rules::default();
+        rules.add_paths(paths)?;
+        Ok(rules)
+    }
+
+    fn add_paths(&mut self, paths: &[PathBuf]) -> Result<(), RuleError> {
         for path in paths {
             for file in rule_files(path)? {
+                let name = file.display().to_string();
                 let text = fs::read_to_string(&file).map_err(|e| RuleError {
-                    source_name: file.display().to_string(),
+                    source_name: name.clone(),
                     rule_id: None,
                     cause: e.to_string(),
                 })?;
-                rules.add_file(&file.display().to_string(), &text)?;
+                self.add_file(&name, &text)?;
             }
         }
-        Ok(rules)
+        Ok(())
     }
 
     /// Parses and compiles one rule file's text, adding or overriding rules.
