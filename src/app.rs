@@ -232,9 +232,9 @@ fn scan_file(
         }
     }
     // Small files, and files that cannot be mapped: stream them, starting
-    // with the head already read.
+    // with the head already read and sniffed.
     let reader = io::Cursor::new(head).chain(file);
-    Ok(stream(engine, reader, origin, msgs, send))
+    Ok(scan_stream(engine, reader, origin, msgs, send))
 }
 
 /// Decides from the first block whether an input is text to scan; notes or
@@ -258,6 +258,7 @@ fn text_or_note(head: &[u8], origin: &Origin, msgs: &Messages) -> bool {
     }
 }
 
+/// Sniffs the head of a stream (stdin, a FIFO), then scans it if it is text.
 fn stream<R: Read>(
     engine: &Engine,
     mut reader: R,
@@ -274,6 +275,17 @@ fn stream<R: Read>(
         return 0;
     }
     let reader = io::Cursor::new(head).chain(reader);
+    scan_stream(engine, reader, origin, msgs, send)
+}
+
+/// Scans a stream whose head was already sniffed as text.
+fn scan_stream<R: Read>(
+    engine: &Engine,
+    reader: R,
+    origin: &Origin,
+    msgs: &Messages,
+    send: &mut dyn FnMut(Vec<Finding>),
+) -> u64 {
     match scan_reader(engine, reader, origin, send) {
         Ok(n) => n,
         Err(StreamError { bytes, error }) => {

@@ -868,26 +868,7 @@ pub fn looks_placeholder(s: &[u8], alphabet_size: usize) -> bool {
         }
     }
     let max_bits = (s.len().min(alphabet_size).max(2) as f64).log2();
-    shannon_entropy(s) < 0.8 * max_bits
-}
-
-pub fn shannon_entropy(s: &[u8]) -> f64 {
-    if s.is_empty() {
-        return 0.0;
-    }
-    let mut counts = [0u32; 256];
-    for &b in s {
-        counts[b as usize] += 1;
-    }
-    let n = s.len() as f64;
-    counts
-        .iter()
-        .filter(|&&c| c > 0)
-        .map(|&c| {
-            let p = c as f64 / n;
-            -p * p.log2()
-        })
-        .sum()
+    leaksweep::validate::entropy::shannon(s) < 0.8 * max_bits
 }
 
 fn push_u64(buf: &mut Vec<u8>, mut n: u64) {

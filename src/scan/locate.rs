@@ -141,6 +141,12 @@ fn context(
     let mut start = memchr::memrchr(b'\n', &hay[lo..secret.start]).map_or(lo, |i| lo + i + 1);
     let hi = (secret.end + CONTEXT_SIDE).min(hay.len());
     let mut end = memchr::memchr(b'\n', &hay[secret.end..hi]).map_or(hi, |i| secret.end + i);
+    // `all` is sorted by start and no match is longer than the engine's
+    // overlap, so only this slice of it can touch the excerpt.
+    let reach = engine.overlap();
+    let first = all.partition_point(|m| m.secret.start + reach < lo);
+    let last = all.partition_point(|m| m.secret.start < hi + reach);
+    let all = &all[first..last.max(first)];
     // Never cut a secret in half at the edges: widen to cover it whole.
     for m in all {
         if m.secret.start < start && m.secret.end > start {

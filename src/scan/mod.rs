@@ -31,6 +31,15 @@ pub struct RawMatch {
     pub outcome: Outcome,
 }
 
+/// A keyword searched outside the automaton, with its rules and their
+/// widest `before` / `window` (as `pattern_reach` holds for the automaton).
+#[derive(Clone, Debug)]
+struct ShortKeyword {
+    finder: memchr::memmem::Finder<'static>,
+    rules: Vec<usize>,
+    reach: (usize, usize),
+}
+
 /// The compiled rule set plus its keyword automaton. Built once; each
 /// worker scans with its own clone (cheap: the compiled parts are shared),
 /// because a regex shared across threads makes them contend for its
@@ -47,7 +56,7 @@ pub struct Engine {
     /// Keywords shorter than [`SHORT`] bytes (`@` for URL userinfo): kept
     /// out of the automaton, whose SIMD prefilter is only as selective as
     /// its shortest pattern, and found with memchr / memmem instead.
-    short: Vec<(memchr::memmem::Finder<'static>, Vec<usize>)>,
+    short: Vec<ShortKeyword>,
     /// Longest distance, in bytes, that a match may reach from its keyword:
     /// the overlap chunked and streamed scans keep.
     reach: usize,
@@ -106,20 +115,22 @@ impl Engine {
             .map(|r| r.window.max(r.before))
             .max()
             .unwrap_or(0);
-        let pattern_reach = pattern_rules
-            .iter()
-            .map(|list| {
-                let before = list.iter().map(|&r| rules[r].before).max().unwrap_or(0);
-                let after = list.iter().map(|&r| rules[r].window).max().unwrap_or(0);
-                (before, after)
-            })
-            .collect();
+        let widest = |list: &[usize]| {
+            let before = list.iter().map(|&r| rules[r].before).max().unwrap_or(0);
+            let after = list.iter().map(|&r| rules[r].window).max().unwrap_or(0);
+            (before, after)
+        };
+        let pattern_reach = pattern_rules.iter().map(|list| widest(list)).collect();
         let short = short
             .into_iter()
             .map(|(kw, mut list)| {
                 list.sort_unstable();
                 list.dedup();
-                (memchr::memmem::Finder::new(&kw).into_owned(), list)
+                ShortKeyword {
+                    finder: memchr::memmem::Finder::new(&kw).into_owned(),
+                    reach: widest(&list),
+                    rules: list,
+                }
             })
             .collect();
         Ok(Engine {
@@ -195,22 +206,14 @@ impl Engine {
             }
         }
         self.flush(hay, &mut pending, &own, out);
-        for (finder, rules) in &self.short {
+        for kw in &self.short {
             let area = &hay[search_from..search_to];
-            for at in finder.find_iter(area) {
-                let (start, end) = (search_from + at, search_from + at + finder.needle().len());
-                let before = rules
-                    .iter()
-                    .map(|&r| self.rules[r].before)
-                    .max()
-                    .unwrap_or(0);
-                let after = rules
-                    .iter()
-                    .map(|&r| self.rules[r].window)
-                    .max()
-                    .unwrap_or(0);
+            for at in kw.finder.find_iter(area) {
+                let start = search_from + at;
+                let end = start + kw.finder.needle().len();
+                let (before, after) = kw.reach;
                 let edges = line_edges(hay, start, end, before, after);
-                for &r in rules {
+                for &r in &kw.rules {
                     let w = self.window(r, start, end, &edges);
                     self.extend(hay, r, w, &mut pending, &own, out);
                 }
