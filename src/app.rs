@@ -3,7 +3,7 @@
 //! compute the outcome from (findings, incomplete).
 
 use std::fs::File;
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Read, Seek, Write};
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,16 +14,18 @@ use crossbeam_channel::{bounded, Receiver};
 use rayon::prelude::*;
 
 use crate::cli::{ColorArg, ConfidenceArg, FormatArg, RulesCommand, ScanArgs};
-use crate::discover::{discover, display, io_cause, Input};
+use crate::discover::{discover, display, Input};
 use crate::finding::{Confidence, Finding};
-use crate::messages::{self, Messages};
+use crate::messages::{self, io_cause, Messages};
 use crate::report::{Counts, Format, Reporter};
 use crate::rules::{check, Rules};
 use crate::scan::chunk::{scan_reader, scan_slice, StreamError};
 use crate::scan::locate::Origin;
 use crate::scan::Engine;
-use crate::source::detect::{sniff, Sniff, HEAD};
+use crate::source::decode::Limits;
+use crate::source::detect::{sniff, sniff_stream, Sniff, HEAD};
 use crate::source::mmap::Guarded;
+use crate::source::unpack::{self, Visit};
 
 /// Files smaller than this are read rather than mapped: mapping costs more
 /// than copying a few pages.
@@ -57,6 +59,7 @@ struct Settings {
     color: bool,
     min_confidence: Confidence,
     show_secrets: bool,
+    limits: Limits,
 }
 
 pub fn scan(args: ScanArgs) -> anyhow::Result<Outcome> {
@@ -89,6 +92,11 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Outcome> {
             ConfidenceArg::High => Confidence::High,
         },
         show_secrets: args.show_secrets,
+        limits: Limits {
+            max_depth: args.max_depth,
+            max_decoded: args.max_decoded,
+            max_ratio: args.max_ratio,
+        },
     };
     let mut paths = args.paths.clone();
     if paths.is_empty() {
@@ -128,7 +136,16 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Outcome> {
                         let _ = tx.send(batch);
                     }
                 };
-                let n = scan_input(engine, input, &origin, &msgs, send);
+                let mut scan = Scan {
+                    engine,
+                    origin: &origin,
+                    msgs: &msgs,
+                    send: &send,
+                    limits: settings.limits,
+                    bytes: 0,
+                };
+                scan.input(input);
+                let n = scan.bytes;
                 bytes.fetch_add(n, Ordering::Relaxed);
             },
         );
@@ -173,128 +190,150 @@ fn report(rx: Receiver<Vec<Finding>>, settings: &Settings) -> (Counts, io::Resul
     (counts, result)
 }
 
-/// Scans one input, sending its findings; returns the bytes scanned.
-/// Every problem is reported through `msgs` with the input's path.
-fn scan_input(
-    engine: &Engine,
-    input: &Input,
-    origin: &Origin,
-    msgs: &Messages,
-    mut send: impl FnMut(Vec<Finding>),
-) -> u64 {
-    let name = &origin.path;
-    match input {
-        Input::Stdin => stream(engine, io::stdin().lock(), origin, msgs, &mut send),
-        Input::File(path) => match scan_file(engine, path, origin, msgs, &mut send) {
-            Ok(n) => n,
-            Err(e) => {
-                msgs.error(name, io_cause(&e));
-                0
-            }
-        },
-    }
+/// Scanning one input: holds what every stage of it needs, and counts the
+/// bytes scanned. Every problem is reported through `msgs` with the input's
+/// path (and the archive member's, where there is one).
+struct Scan<'a> {
+    engine: &'a Engine,
+    origin: &'a Origin,
+    msgs: &'a Messages,
+    send: &'a dyn Fn(Vec<Finding>),
+    limits: Limits,
+    bytes: u64,
 }
 
-fn scan_file(
-    engine: &Engine,
-    path: &Path,
-    origin: &Origin,
-    msgs: &Messages,
-    send: &mut dyn FnMut(Vec<Finding>),
-) -> io::Result<u64> {
-    let mut file = File::open(path)?;
-    let meta = file.metadata()?;
-    if meta.file_type().is_fifo() {
-        return Ok(stream(engine, file, origin, msgs, send));
-    }
-    let len = meta.len();
-    let mut head = Vec::with_capacity(HEAD);
-    (&mut file).take(HEAD as u64).read_to_end(&mut head)?;
-    if !text_or_note(&head, origin, msgs) {
-        return Ok(0);
-    }
-    if len >= MAP_MIN {
-        if let Ok(Some(map)) = Guarded::map(&file, len) {
-            let mut found = scan_slice(engine, map.bytes(), origin);
-            if let Some(now) = map.truncated() {
-                found.retain(|f| f.offset.is_some_and(|o| o < now));
-                msgs.error(
-                    &origin.path,
-                    format_args!(
-                        "file shrank from {len} to {now} bytes while being scanned (rotated or truncated?); findings after byte {now} were dropped, rescan it"
-                    ),
-                );
-                send(found);
-                return Ok(now);
+impl Scan<'_> {
+    fn input(&mut self, input: &Input) {
+        match input {
+            Input::Stdin => self.stream(io::stdin()),
+            Input::File(path) => {
+                if let Err(e) = self.file(path) {
+                    self.msgs.error(&self.origin.path, io_cause(&e));
+                }
             }
-            send(found);
-            return Ok(len);
         }
     }
-    // Small files, and files that cannot be mapped: stream them, starting
-    // with the head already read and sniffed.
-    let reader = io::Cursor::new(head).chain(file);
-    Ok(scan_stream(engine, reader, origin, msgs, send))
-}
 
-/// Decides from the first block whether an input is text to scan; notes or
-/// errors otherwise.
-fn text_or_note(head: &[u8], origin: &Origin, msgs: &Messages) -> bool {
-    match sniff(head) {
-        Sniff::Text => true,
-        Sniff::Binary => {
-            msgs.skip(&origin.path, "binary file (NUL byte in the first 8 KiB)");
-            false
+    fn file(&mut self, path: &Path) -> io::Result<()> {
+        let mut file = File::open(path)?;
+        let meta = file.metadata()?;
+        if meta.file_type().is_fifo() {
+            self.stream(file);
+            return Ok(());
         }
-        Sniff::Container(kind) => {
-            msgs.error(
-                &origin.path,
+        let len = meta.len();
+        let mut head = Vec::with_capacity(HEAD);
+        (&mut file).take(HEAD as u64).read_to_end(&mut head)?;
+        match sniff(&head) {
+            Sniff::Binary => self.binary(),
+            Sniff::Container(c) => {
+                file.rewind()?;
+                unpack::file(file, c, self.limits, self);
+            }
+            Sniff::Text => {
+                if len >= MAP_MIN {
+                    if let Ok(Some(map)) = Guarded::map(&file, len) {
+                        self.mapped(&map, len);
+                        return Ok(());
+                    }
+                }
+                // Small files, and files that cannot be mapped: stream them,
+                // starting with the head already read.
+                self.plain(io::Cursor::new(head).chain(file));
+            }
+        }
+        Ok(())
+    }
+
+    fn mapped(&mut self, map: &Guarded, len: u64) {
+        let mut found = scan_slice(self.engine, map.bytes(), self.origin);
+        self.bytes += len;
+        if let Some(now) = map.truncated() {
+            found.retain(|f| f.offset.is_some_and(|o| o < now));
+            self.bytes = now;
+            self.msgs.error(
+                &self.origin.path,
                 format_args!(
-                    "{kind} input: decoding {kind} is not supported yet, so it was not scanned"
+                    "file shrank from {len} to {now} bytes while being scanned (rotated or truncated?); findings after byte {now} were dropped, rescan it"
                 ),
             );
-            false
+        }
+        (self.send)(found);
+    }
+
+    /// Sniffs a stream (stdin, a FIFO), then scans or decodes it.
+    fn stream<R: Read + Send + 'static>(&mut self, reader: R) {
+        let (kind, rest) = sniff_stream(reader);
+        match kind {
+            Sniff::Binary => self.binary(),
+            Sniff::Container(c) => unpack::stream(rest, c, self.limits, self),
+            Sniff::Text => self.plain(rest),
         }
     }
-}
 
-/// Sniffs the head of a stream (stdin, a FIFO), then scans it if it is text.
-fn stream<R: Read>(
-    engine: &Engine,
-    mut reader: R,
-    origin: &Origin,
-    msgs: &Messages,
-    send: &mut dyn FnMut(Vec<Finding>),
-) -> u64 {
-    let mut head = Vec::with_capacity(HEAD);
-    if let Err(e) = (&mut reader).take(HEAD as u64).read_to_end(&mut head) {
-        msgs.error(&origin.path, io_cause(&e));
-        return 0;
+    fn binary(&self) {
+        self.msgs.skip(
+            &self.origin.path,
+            "binary file (NUL byte in the first 8 KiB)",
+        );
     }
-    if !text_or_note(&head, origin, msgs) {
-        return 0;
-    }
-    let reader = io::Cursor::new(head).chain(reader);
-    scan_stream(engine, reader, origin, msgs, send)
-}
 
-/// Scans a stream whose head was already sniffed as text.
-fn scan_stream<R: Read>(
-    engine: &Engine,
-    reader: R,
-    origin: &Origin,
-    msgs: &Messages,
-    send: &mut dyn FnMut(Vec<Finding>),
-) -> u64 {
-    match scan_reader(engine, reader, origin, send) {
-        Ok(n) => n,
-        Err(StreamError { bytes, error }) => {
-            msgs.error(
-                &origin.path,
-                format_args!("read failed after {bytes} bytes: {}", io_cause(&error)),
+    /// Scans a plain text stream whose head was sniffed already.
+    fn plain<R: Read>(&mut self, reader: R) {
+        let before = self.bytes;
+        if let Err(e) = self.text(None, &mut { reader }) {
+            self.msgs.error(
+                &self.origin.path,
+                format_args!(
+                    "read failed after {} bytes: {}",
+                    self.bytes - before,
+                    io_cause(&e)
+                ),
             );
-            bytes
         }
+    }
+
+    /// The name of an archive member in messages: `path!member`.
+    fn name(&self, member: Option<&str>) -> String {
+        match member {
+            Some(m) => format!("{}!{m}", self.origin.path),
+            None => self.origin.path.clone(),
+        }
+    }
+}
+
+impl Visit for Scan<'_> {
+    fn text(&mut self, member: Option<&str>, reader: &mut dyn Read) -> io::Result<()> {
+        let owned;
+        let origin = match member {
+            None => self.origin,
+            Some(m) => {
+                owned = Origin {
+                    member: Some(m.to_owned()),
+                    ..self.origin.clone()
+                };
+                &owned
+            }
+        };
+        let send = self.send;
+        match scan_reader(self.engine, reader, origin, &mut |b| send(b)) {
+            Ok(n) => {
+                self.bytes += n;
+                Ok(())
+            }
+            Err(StreamError { bytes, error }) => {
+                self.bytes += bytes;
+                Err(error)
+            }
+        }
+    }
+
+    fn skip(&mut self, member: Option<&str>, why: &str) {
+        self.msgs.skip(&self.name(member), why);
+    }
+
+    fn error(&mut self, member: Option<&str>, cause: &dyn std::fmt::Display) {
+        self.msgs.error(&self.name(member), cause);
     }
 }
 

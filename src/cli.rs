@@ -61,9 +61,47 @@ pub struct ScanArgs {
     #[arg(long, short = 'q')]
     pub quiet: bool,
 
+    /// Decode archives and compressed streams nested at most this deep
+    /// (each compression or archive layer counts one).
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub max_depth: usize,
+
+    /// Stop an input after this many decoded bytes, all layers together
+    /// (suffixes K, M, G, T: powers of 1024).
+    #[arg(long, default_value = "4T", value_parser = parse_size, value_name = "SIZE")]
+    pub max_decoded: u64,
+
+    /// Stop an input whose decoded bytes exceed this many times the bytes
+    /// read from disk (a decompression bomb); checked after 256 MiB.
+    #[arg(long, default_value_t = 1000, value_name = "RATIO")]
+    pub max_ratio: u64,
+
     /// When to colour human output.
     #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
     pub color: ColorArg,
+}
+
+/// `123`, `64K`, `512M`, `2G`, `4T` (powers of 1024).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (digits, shift) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let shift = match c.to_ascii_uppercase() {
+                'K' => 10,
+                'M' => 20,
+                'G' => 30,
+                'T' => 40,
+                _ => return Err(format!("unknown size suffix '{c}' (use K, M, G or T)")),
+            };
+            (&s[..i], shift)
+        }
+        _ => (s, 0),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size such as 500M or 4T"))?;
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("'{s}' is too large"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -134,6 +172,16 @@ mod tests {
         assert_eq!(s.threads, Some(2));
         assert_eq!(s.paths, vec![PathBuf::from("a.log"), PathBuf::from("-")]);
         assert!(!s.show_secrets);
+    }
+
+    #[test]
+    fn parses_sizes() {
+        assert_eq!(parse_size("123"), Ok(123));
+        assert_eq!(parse_size("64k"), Ok(64 << 10));
+        assert_eq!(parse_size("4T"), Ok(4 << 40));
+        assert!(parse_size("4X").is_err());
+        assert!(parse_size("M").is_err());
+        assert!(parse_size("99999999999T").is_err());
     }
 
     #[test]

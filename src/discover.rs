@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
 
-use crate::messages::Messages;
+use crate::messages::{io_cause, Messages};
 
 /// One thing to scan.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,15 +85,6 @@ fn special_kind(ft: &fs::FileType) -> &'static str {
 /// A path as shown to the user.
 pub fn display(path: &Path) -> String {
     path.to_string_lossy().into_owned()
-}
-
-/// An I/O error as a short cause, without the "(os error N)" noise.
-pub fn io_cause(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_lowercase(),
-        None => s,
-    }
 }
 
 #[cfg(test)]

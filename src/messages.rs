@@ -53,6 +53,15 @@ impl Messages {
     }
 }
 
+/// An I/O error as a short cause, without the "(os error N)" noise.
+pub fn io_cause(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_lowercase(),
+        None => s,
+    }
+}
+
 /// Writes one whole line to stderr under its lock, so lines from several
 /// threads never interleave. A closed stderr is ignored: nothing else could
 /// be told.

@@ -119,7 +119,8 @@ pub struct StreamError {
 
 /// Scans a stream through a roll buffer of about [`CHUNK`] bytes, handing
 /// each batch of findings to `emit` as soon as its bytes are scanned.
-/// Returns the number of bytes read.
+/// Returns the number of bytes read; on a read error, the findings in every
+/// byte read before it have been emitted.
 pub fn scan_reader<R: Read>(
     engine: &Engine,
     mut reader: R,
@@ -133,10 +134,12 @@ pub fn scan_reader<R: Read>(
     let mut owned_from = 0usize;
     let mut lines = LineTracker::new(0, 1, 0);
     loop {
-        let eof = fill(&mut reader, &mut buf, CHUNK + overlap).map_err(|error| StreamError {
-            bytes: base + buf.len() as u64,
-            error,
-        })?;
+        // After a read error, what was read before it is scanned as if the
+        // stream ended there, and the error is returned after its findings.
+        let (eof, failed) = match fill(&mut reader, &mut buf, CHUNK + overlap) {
+            Ok(eof) => (eof, None),
+            Err(error) => (true, Some(error)),
+        };
         let cut = if eof {
             buf.len()
         } else {
@@ -157,7 +160,11 @@ pub fn scan_reader<R: Read>(
             ));
         }
         if eof {
-            return Ok(base + buf.len() as u64);
+            let bytes = base + buf.len() as u64;
+            return match failed {
+                None => Ok(bytes),
+                Some(error) => Err(StreamError { bytes, error }),
+            };
         }
         lines.advance(&buf, cut);
         let keep_from = cut.saturating_sub(overlap);
@@ -170,7 +177,8 @@ pub fn scan_reader<R: Read>(
 
 /// Reads until `buf` holds `want` bytes or the stream ends; true at EOF.
 /// (`read_to_end` on a `take` reads into spare capacity without zeroing it
-/// first and retries interrupted reads.)
+/// first, retries interrupted reads, and keeps the bytes read before an
+/// error.)
 fn fill<R: Read>(reader: &mut R, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
     let need = want.saturating_sub(buf.len());
     if need == 0 {

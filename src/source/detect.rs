@@ -2,8 +2,41 @@
 //! formats by magic bytes, binary by a NUL byte, otherwise text. Names are
 //! never trusted: a `.log` may be gzip and a `.gz` may be text.
 
+use std::fmt;
+use std::io::{self, Cursor, Read};
+
 /// How many leading bytes are sniffed.
 pub const HEAD: usize = 8192;
+
+/// A compressed or archive format leaksweep decodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Container {
+    Gzip,
+    Zstd,
+    Bzip2,
+    Xz,
+    Tar,
+    Zip,
+}
+
+impl Container {
+    pub fn name(self) -> &'static str {
+        match self {
+            Container::Gzip => "gzip",
+            Container::Zstd => "zstd",
+            Container::Bzip2 => "bzip2",
+            Container::Xz => "xz",
+            Container::Tar => "tar",
+            Container::Zip => "zip",
+        }
+    }
+}
+
+impl fmt::Display for Container {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// What an input's first block says it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -11,31 +44,75 @@ pub enum Sniff {
     Text,
     /// A NUL byte in the first block and no known container format.
     Binary,
-    /// A compressed or archive format, by name (`gzip`, `zstd`, …).
-    Container(&'static str),
+    Container(Container),
 }
 
 pub fn sniff(head: &[u8]) -> Sniff {
-    const MAGIC: &[(&[u8], &str)] = &[
-        (b"\x1f\x8b", "gzip"),
-        (b"\x28\xb5\x2f\xfd", "zstd"),
-        (b"BZh", "bzip2"),
-        (b"\xfd7zXZ\x00", "xz"),
-        (b"PK\x03\x04", "zip"),
+    const MAGIC: &[(&[u8], Container)] = &[
+        (b"\x1f\x8b\x08", Container::Gzip),
+        (b"\x28\xb5\x2f\xfd", Container::Zstd),
+        (b"\xfd7zXZ\x00", Container::Xz),
+        (b"PK\x03\x04", Container::Zip),
+        // An empty zip is only its end-of-central-directory record.
+        (b"PK\x05\x06", Container::Zip),
     ];
-    if let Some((_, name)) = MAGIC.iter().find(|(m, _)| head.starts_with(m)) {
-        // "BZh" is also ordinary text; require the block-size digit.
-        if *name != "bzip2" || head.get(3).is_some_and(|d| (b'1'..=b'9').contains(d)) {
-            return Sniff::Container(name);
-        }
+    if let Some((_, c)) = MAGIC.iter().find(|(m, _)| head.starts_with(m)) {
+        return Sniff::Container(*c);
     }
+    // "BZh" is also ordinary text: require the block-size digit and the
+    // first block's magic (π in BCD), or an empty stream's end marker.
+    if head.starts_with(b"BZh")
+        && head.get(3).is_some_and(|d| (b'1'..=b'9').contains(d))
+        && head
+            .get(4..10)
+            .is_some_and(|m| m == b"\x31\x41\x59\x26\x53\x59" || m == b"\x17\x72\x45\x38\x50\x90")
+    {
+        return Sniff::Container(Container::Bzip2);
+    }
+    // POSIX "ustar\0" and GNU "ustar " both start with "ustar".
     if head.len() >= 262 && &head[257..262] == b"ustar" {
-        return Sniff::Container("tar");
+        return Sniff::Container(Container::Tar);
     }
     if memchr::memchr(0, &head[..head.len().min(HEAD)]).is_some() {
         return Sniff::Binary;
     }
     Sniff::Text
+}
+
+/// Reads a stream's first block and sniffs it. The reader returned replays
+/// that block and goes on with the rest of the stream; when a read error
+/// cut the block short, it replays the block and then the error, so the
+/// bytes before the error are still scanned.
+pub fn sniff_stream<R: Read>(mut reader: R) -> (Sniff, Sniffed<R>) {
+    let mut head = Vec::with_capacity(HEAD);
+    let error = (&mut reader).take(HEAD as u64).read_to_end(&mut head).err();
+    let kind = sniff(&head);
+    let stream = Sniffed {
+        head: Cursor::new(head),
+        error,
+        rest: reader,
+    };
+    (kind, stream)
+}
+
+/// See [`sniff_stream`].
+pub struct Sniffed<R> {
+    head: Cursor<Vec<u8>>,
+    error: Option<io::Error>,
+    rest: R,
+}
+
+impl<R: Read> Read for Sniffed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.head.read(buf)?;
+        if n > 0 || buf.is_empty() {
+            return Ok(n);
+        }
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => self.rest.read(buf),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -44,15 +121,38 @@ mod tests {
 
     #[test]
     fn sniffs_by_content() {
-        assert_eq!(sniff(b"\x1f\x8b\x08\x00rest"), Sniff::Container("gzip"));
-        assert_eq!(sniff(b"\x28\xb5\x2f\xfd.."), Sniff::Container("zstd"));
-        assert_eq!(sniff(b"BZh91AY"), Sniff::Container("bzip2"));
+        let c = Sniff::Container;
+        assert_eq!(sniff(b"\x1f\x8b\x08\x00rest"), c(Container::Gzip));
+        assert_eq!(sniff(b"\x28\xb5\x2f\xfd.."), c(Container::Zstd));
+        assert_eq!(sniff(b"\xfd7zXZ\x00.."), c(Container::Xz));
+        assert_eq!(sniff(b"PK\x03\x04...."), c(Container::Zip));
+        assert_eq!(sniff(b"BZh91AY&SYrest"), c(Container::Bzip2));
+        assert_eq!(sniff(b"BZh9 is not bzip2"), Sniff::Text);
         assert_eq!(sniff(b"BZhello world"), Sniff::Text);
         let mut tar = vec![b'a'; 512];
         tar[257..262].copy_from_slice(b"ustar");
-        assert_eq!(sniff(&tar), Sniff::Container("tar"));
+        assert_eq!(sniff(&tar), c(Container::Tar));
         assert_eq!(sniff(b"GET / HTTP/1.1\n"), Sniff::Text);
         assert_eq!(sniff(b"ELF\x00\x01"), Sniff::Binary);
         assert_eq!(sniff(b""), Sniff::Text);
+    }
+
+    #[test]
+    fn sniffed_stream_replays_the_head_then_the_error() {
+        struct Short(bool);
+        impl Read for Short {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if std::mem::replace(&mut self.0, true) {
+                    return Err(io::Error::other("cut"));
+                }
+                buf[..4].copy_from_slice(b"GET ");
+                Ok(4)
+            }
+        }
+        let (kind, mut s) = sniff_stream(Short(false));
+        assert_eq!(kind, Sniff::Text);
+        let mut out = Vec::new();
+        assert_eq!(s.read_to_end(&mut out).unwrap_err().to_string(), "cut");
+        assert_eq!(out, b"GET ");
     }
 }

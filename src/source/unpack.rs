@@ -1,0 +1,396 @@
+//! Walking what a compressed or archived input holds: decompression layers
+//! and archive members, nested up to `--max-depth`, down to the text streams
+//! it hands to a [`Visit`]. Nothing is held whole in memory: every layer is
+//! a stream (a zip nested in another container is first copied to an
+//! unlinked temporary file, since zip is read from its end).
+//!
+//! Members are named by their path in the archive; a member of an archive
+//! that is itself a member gets `outer!inner`, e.g. `logs.zip` holding
+//! `a/b.tar` holding `c/d.log.gz` gives `a/b.tar!c/d.log.gz`. Compression
+//! layers add no name.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::sync::Arc;
+
+use super::decode::{origin, Broken, Budget, Decoder, Layer, Limits, Origin, Raw};
+use super::detect::{sniff_stream, Container, Sniff};
+use super::prefetch::Prefetch;
+use crate::messages::io_cause;
+use zip::result::ZipError;
+
+/// What the walker hands out. `member` is the path inside the archive
+/// (None for the input itself, e.g. a plain `.gz`).
+pub trait Visit {
+    /// Scans a text stream to its end; a read error is returned as is.
+    fn text(&mut self, member: Option<&str>, reader: &mut dyn Read) -> io::Result<()>;
+    /// Something deliberately not scanned (a binary member).
+    fn skip(&mut self, member: Option<&str>, why: &str);
+    /// Something that could not be read completely.
+    fn error(&mut self, member: Option<&str>, cause: &dyn std::fmt::Display);
+}
+
+/// A failure already reported, which ends every layer at `depth` or deeper
+/// (depth 0 ends the input).
+struct Fault {
+    depth: usize,
+}
+
+struct Walker<'v> {
+    budget: Arc<Budget>,
+    visit: &'v mut dyn Visit,
+}
+
+/// Walks a container file from its start. A file can seek, so a zip is
+/// read through its central directory.
+pub fn file(mut file: File, c: Container, limits: Limits, visit: &mut dyn Visit) {
+    let mut w = Walker {
+        budget: Budget::new(limits),
+        visit,
+    };
+    if c == Container::Zip {
+        if let Err(e) = file.rewind() {
+            w.visit.error(None, &e);
+            return;
+        }
+        let raw = Raw::new(file, w.budget.clone());
+        let _ = w.zip(raw, None, 0);
+    } else if let Err(e) = file.rewind() {
+        w.visit.error(None, &e);
+    } else {
+        w.top(file, c);
+    }
+}
+
+/// Walks a container stream (stdin, a FIFO) whose first bytes are in
+/// `reader` already.
+pub fn stream<R: Read + Send + 'static>(
+    reader: R,
+    c: Container,
+    limits: Limits,
+    visit: &mut dyn Visit,
+) {
+    let mut w = Walker {
+        budget: Budget::new(limits),
+        visit,
+    };
+    w.top(reader, c);
+}
+
+impl Walker<'_> {
+    /// The outermost layer. A decompressor runs on a thread of its own
+    /// (prefetch), ahead of whatever reads its output.
+    fn top<R: Read + Send + 'static>(&mut self, reader: R, c: Container) {
+        let mut input = Layer::new(Raw::new(reader, self.budget.clone()), 0, None, None, None);
+        let _ = match c {
+            Container::Tar => self.tar(&mut input, None, 0),
+            Container::Zip => self.spooled_zip(&mut input, None, 0),
+            _ => match Decoder::new(c, input) {
+                Ok(Some(dec)) => {
+                    let dec = Layer::new(dec, 1, None, Some(c), Some(self.budget.clone()));
+                    match Prefetch::new(dec) {
+                        Ok(mut p) => self.walk(&mut p, None, 1),
+                        Err(e) => Err(self.fail(e, None, 0)),
+                    }
+                }
+                Ok(None) => Ok(()),
+                Err(e) => Err(self.fail(e, None, 0)),
+            },
+        };
+    }
+
+    /// Sniffs a decoded stream `depth` layers deep and goes on by what it
+    /// holds.
+    fn walk(
+        &mut self,
+        reader: &mut dyn Read,
+        member: Option<&str>,
+        depth: usize,
+    ) -> Result<(), Fault> {
+        let (kind, mut stream) = sniff_stream(reader);
+        let c = match kind {
+            Sniff::Text => {
+                return self
+                    .visit
+                    .text(member, &mut stream)
+                    .map_err(|e| self.fail(e, member, depth))
+            }
+            Sniff::Binary => {
+                self.visit
+                    .skip(member, "binary data (NUL byte in the first 8 KiB)");
+                return Ok(());
+            }
+            Sniff::Container(c) => c,
+        };
+        let max = self.budget.limits().max_depth;
+        if depth >= max {
+            self.visit.error(
+                member,
+                &format_args!(
+                    "{c} data nested {} layers deep, deeper than --max-depth {max}: not scanned",
+                    depth + 1
+                ),
+            );
+            return Ok(());
+        }
+        match c {
+            Container::Tar => self.tar(&mut stream, member, depth),
+            Container::Zip => self.spooled_zip(&mut stream, member, depth),
+            _ => match Decoder::new(c, stream) {
+                Ok(Some(dec)) => {
+                    let mut dec =
+                        Layer::new(dec, depth + 1, member, Some(c), Some(self.budget.clone()));
+                    self.walk(&mut dec, member, depth + 1)
+                }
+                Ok(None) => Ok(()),
+                Err(e) => Err(self.fail(e, member, depth)),
+            },
+        }
+    }
+
+    /// Walks every regular file of a tar read from a stream `depth` deep.
+    fn tar(
+        &mut self,
+        reader: &mut dyn Read,
+        member: Option<&str>,
+        depth: usize,
+    ) -> Result<(), Fault> {
+        let mut archive = tar::Archive::new(reader);
+        let entries = match archive.entries() {
+            Ok(e) => e,
+            Err(e) => return Err(self.fail_as(e, member, depth, Container::Tar)),
+        };
+        for entry in entries {
+            let mut entry = match entry {
+                Ok(e) => e,
+                Err(e) => return Err(self.fail_as(e, member, depth, Container::Tar)),
+            };
+            let t = entry.header().entry_type();
+            if !(t.is_file() || t.is_gnu_sparse()) {
+                continue;
+            }
+            let name = join(member, &String::from_utf8_lossy(&entry.path_bytes()));
+            let size = entry.size();
+            let exact = Exact {
+                inner: &mut entry,
+                left: size,
+                size,
+                depth,
+                member: member.map(str::to_owned),
+            };
+            let mut layer = Layer::new(exact, depth + 1, Some(&name), Some(Container::Tar), None);
+            self.member(&mut layer, &name, depth)?;
+        }
+        Ok(())
+    }
+
+    /// Walks one archive member; a fault inside it ends only the member,
+    /// one in the archive's own stream (or a tripped limit) ends the archive.
+    fn member(&mut self, reader: &mut dyn Read, name: &str, depth: usize) -> Result<(), Fault> {
+        match self.walk(reader, Some(name), depth + 1) {
+            Err(f) if f.depth <= depth => Err(f),
+            _ if self.budget.exceeded() => Err(Fault { depth: 0 }),
+            _ => Ok(()),
+        }
+    }
+
+    /// A zip inside another container: copied to an unlinked temporary
+    /// file first, because a zip's directory is at its end.
+    fn spooled_zip(
+        &mut self,
+        reader: &mut dyn Read,
+        member: Option<&str>,
+        depth: usize,
+    ) -> Result<(), Fault> {
+        let mut tmp = match tempfile::tempfile() {
+            Ok(f) => f,
+            Err(e) => {
+                self.visit.error(
+                    member,
+                    &format_args!("zip: cannot create a temporary file to read it from: {e}"),
+                );
+                return Err(Fault { depth: depth + 1 });
+            }
+        };
+        if let Err(e) = io::copy(reader, &mut tmp) {
+            return Err(self.fail(e, member, depth));
+        }
+        if let Err(e) = tmp.rewind() {
+            self.visit
+                .error(member, &format_args!("zip: temporary file: {e}"));
+            return Err(Fault { depth: depth + 1 });
+        }
+        self.zip(tmp, member, depth)
+    }
+
+    /// Walks every file of a zip through its central directory; when that
+    /// is broken, reports it and reads the local headers in order instead,
+    /// so what comes before the damage is still scanned.
+    fn zip<R: Read + Seek>(
+        &mut self,
+        mut reader: R,
+        member: Option<&str>,
+        depth: usize,
+    ) -> Result<(), Fault> {
+        let mut archive = match zip::ZipArchive::new(&mut reader) {
+            Ok(a) => a,
+            Err(e) => {
+                self.visit.error(
+                    member,
+                    &format_args!("zip: cannot read the central directory ({}); scanning the members' local headers instead", zip_cause(&e)),
+                );
+                if reader.seek(SeekFrom::Start(0)).is_err() {
+                    return Err(Fault { depth });
+                }
+                return self.zip_local_headers(&mut reader, member, depth);
+            }
+        };
+        for i in 0..archive.len() {
+            let listed = archive.name_for_index(i).map(|n| join(member, n));
+            let file = match archive.by_index(i) {
+                Ok(f) => f,
+                Err(e) => {
+                    let name = listed.unwrap_or_else(|| join(member, &format!("#{i}")));
+                    self.visit
+                        .error(Some(&name), &format_args!("zip: {}", zip_cause(&e)));
+                    continue;
+                }
+            };
+            if file.is_dir() || file.is_symlink() {
+                continue;
+            }
+            let name = join(member, file.name());
+            let mut layer = Layer::new(
+                file,
+                depth + 1,
+                Some(&name),
+                Some(Container::Zip),
+                Some(self.budget.clone()),
+            );
+            self.member(&mut layer, &name, depth)?;
+        }
+        Ok(())
+    }
+
+    fn zip_local_headers<R: Read>(
+        &mut self,
+        reader: &mut R,
+        member: Option<&str>,
+        depth: usize,
+    ) -> Result<(), Fault> {
+        loop {
+            let file = match zip::read::read_zipfile_from_stream(reader) {
+                Ok(Some(f)) => f,
+                // The end of a zip whose central directory is missing (a cut
+                // copy): that was reported already.
+                Ok(None) => return Ok(()),
+                Err(ZipError::Io(e)) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
+                Err(e) => {
+                    self.visit
+                        .error(member, &format_args!("zip: {}", zip_cause(&e)));
+                    return Err(Fault { depth });
+                }
+            };
+            if file.is_dir() || file.is_symlink() {
+                continue;
+            }
+            let name = join(member, file.name());
+            let mut layer = Layer::new(
+                file,
+                depth + 1,
+                Some(&name),
+                Some(Container::Zip),
+                Some(self.budget.clone()),
+            );
+            self.member(&mut layer, &name, depth)?;
+        }
+    }
+
+    /// Reports a read error where it arose and says how far it reaches.
+    fn fail(&mut self, e: io::Error, member: Option<&str>, depth: usize) -> Fault {
+        match origin(&e) {
+            Origin::Layer(b) => {
+                self.visit.error(b.member.as_deref(), b);
+                Fault { depth: b.depth }
+            }
+            Origin::Limit(l) => {
+                self.visit.error(member, l);
+                Fault { depth: 0 }
+            }
+            Origin::Unknown => {
+                self.visit.error(member, &e);
+                Fault { depth }
+            }
+        }
+    }
+
+    /// As [`Walker::fail`], for an error of an archive's own structure.
+    fn fail_as(
+        &mut self,
+        e: io::Error,
+        member: Option<&str>,
+        depth: usize,
+        what: Container,
+    ) -> Fault {
+        match origin(&e) {
+            Origin::Unknown => {
+                self.visit.error(member, &format_args!("{what}: {e}"));
+                Fault { depth }
+            }
+            _ => self.fail(e, member, depth),
+        }
+    }
+}
+
+fn zip_cause(e: &ZipError) -> String {
+    match e {
+        ZipError::Io(e) => io_cause(e),
+        e => e.to_string(),
+    }
+}
+
+/// `outer!inner` for a member of a nested archive.
+fn join(parent: Option<&str>, name: &str) -> String {
+    match parent {
+        Some(p) => format!("{p}!{name}"),
+        None => name.to_owned(),
+    }
+}
+
+/// A tar member's bytes. A tar stream that ends inside a member (a cut-off
+/// archive) gives a short member and no error; this makes it the archive's
+/// error, at the archive's depth, so it is reported once and ends the walk.
+struct Exact<R> {
+    inner: R,
+    left: u64,
+    size: u64,
+    depth: usize,
+    member: Option<String>,
+}
+
+impl<R: Read> Read for Exact<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.left = self.left.saturating_sub(n as u64);
+        if n == 0 && self.left > 0 && !buf.is_empty() {
+            let done = self.size - self.left;
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                Broken {
+                    depth: self.depth,
+                    member: self.member.clone(),
+                    what: Some(Container::Tar),
+                    at: done,
+                    source: io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!(
+                            "the archive ends inside a member ({done} of {} bytes)",
+                            self.size
+                        ),
+                    ),
+                },
+            ));
+        }
+        Ok(n)
+    }
+}
