@@ -9,6 +9,8 @@ mod util;
 #[path = "cli/tokens.rs"]
 mod tokens;
 
+#[path = "cli/archives.rs"]
+mod archives;
 #[path = "cli/big.rs"]
 mod big;
 #[path = "cli/errors.rs"]

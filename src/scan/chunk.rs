@@ -27,7 +27,11 @@ struct Piece {
 /// Scans a whole in-memory haystack (a mapped or read file), splitting it
 /// into line-aligned chunks scanned in parallel when it is large.
 pub fn scan_slice(engine: &Engine, hay: &[u8], origin: &Origin) -> Vec<Finding> {
-    let pieces = split(hay, CHUNK);
+    scan_slice_in(engine, hay, origin, CHUNK)
+}
+
+fn scan_slice_in(engine: &Engine, hay: &[u8], origin: &Origin, chunk: usize) -> Vec<Finding> {
+    let pieces = split(hay, chunk);
     let results: Vec<Vec<Finding>> = pieces
         .par_iter()
         .map_init(
@@ -123,12 +127,25 @@ pub struct StreamError {
 /// byte read before it have been emitted.
 pub fn scan_reader<R: Read>(
     engine: &Engine,
-    mut reader: R,
+    reader: R,
     origin: &Origin,
     emit: &mut dyn FnMut(Vec<Finding>),
 ) -> Result<u64, StreamError> {
+    scan_reader_in(engine, reader, origin, emit, CHUNK)
+}
+
+fn scan_reader_in<R: Read>(
+    engine: &Engine,
+    mut reader: R,
+    origin: &Origin,
+    emit: &mut dyn FnMut(Vec<Finding>),
+    chunk: usize,
+) -> Result<u64, StreamError> {
     let overlap = engine.overlap();
-    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + 2 * overlap);
+    // Each fill after the first owns `chunk - overlap` new bytes: keep that
+    // well above zero, or the scan crawls.
+    let chunk = chunk.max(2 * overlap);
+    let mut buf: Vec<u8> = Vec::with_capacity(chunk + 2 * overlap);
     // Stream offset of buf[0], and where in buf the unowned bytes begin.
     let mut base = 0u64;
     let mut owned_from = 0usize;
@@ -136,14 +153,14 @@ pub fn scan_reader<R: Read>(
     loop {
         // After a read error, what was read before it is scanned as if the
         // stream ended there, and the error is returned after its findings.
-        let (eof, failed) = match fill(&mut reader, &mut buf, CHUNK + overlap) {
+        let (eof, failed) = match fill(&mut reader, &mut buf, chunk + overlap) {
             Ok(eof) => (eof, None),
             Err(error) => (true, Some(error)),
         };
         let cut = if eof {
             buf.len()
         } else {
-            // Not at EOF, `fill` left exactly CHUNK + overlap bytes.
+            // Not at EOF, `fill` left exactly chunk + overlap bytes.
             let limit = buf.len() - overlap;
             memchr::memrchr(b'\n', &buf[owned_from..limit]).map_or(limit, |i| owned_from + i + 1)
         };
@@ -186,4 +203,118 @@ fn fill<R: Read>(reader: &mut R, buf: &mut Vec<u8>, want: usize) -> io::Result<b
     }
     let got = reader.by_ref().take(need as u64).read_to_end(buf)?;
     Ok(got < need)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::Rules;
+
+    /// Every built-in rule's examples, each line shifted by filler of a
+    /// different length, several times over: secrets land at every
+    /// position relative to small chunk edges.
+    fn haystack(rules: &Rules) -> Vec<u8> {
+        let mut hay = Vec::new();
+        for round in 0..2 {
+            for (i, r) in rules.rules.iter().enumerate() {
+                for ex in &r.spec.examples {
+                    let pad = (i * 37 + round * 101) % 211;
+                    hay.extend_from_slice("x".repeat(pad).as_bytes());
+                    hay.push(b' ');
+                    hay.extend_from_slice(ex.as_bytes());
+                    hay.push(b'\n');
+                }
+            }
+        }
+        hay
+    }
+
+    /// Returns one byte per read: every secret straddles a read boundary.
+    struct OneByte<'a>(&'a [u8]);
+
+    impl Read for OneByte<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let Some((&b, rest)) = self.0.split_first() else {
+                return Ok(0);
+            };
+            if buf.is_empty() {
+                return Ok(0);
+            }
+            buf[0] = b;
+            self.0 = rest;
+            Ok(1)
+        }
+    }
+
+    #[test]
+    fn chunked_streamed_and_whole_scans_agree() {
+        let rules = Rules::builtin().expect("built-in rules");
+        let hay = haystack(&rules);
+        let engine = Engine::new(rules).expect("engine");
+        let origin = Origin::default();
+        let whole = scan_slice_in(&engine, &hay, &origin, usize::MAX / 2);
+        assert!(whole.len() > 200, "only {} findings", whole.len());
+
+        // Chunks as small as the scanner allows (the overlap is 16 KiB, for
+        // PEM blocks): many edges, each at a different place relative to
+        // the secrets.
+        for chunk in (0..6).map(|i| 2 * engine.overlap() + i * 2477) {
+            let pieces = scan_slice_in(&engine, &hay, &origin, chunk);
+            assert_eq!(pieces, whole, "scan_slice in {chunk}-byte chunks");
+
+            let mut streamed = Vec::new();
+            let n = scan_reader_in(
+                &engine,
+                OneByte(&hay),
+                &origin,
+                &mut |b| streamed.extend(b),
+                chunk,
+            )
+            .expect("no read error");
+            assert_eq!(n, hay.len() as u64);
+            assert_eq!(streamed, whole, "one byte per read, {chunk}-byte fills");
+        }
+    }
+
+    #[test]
+    fn a_read_error_keeps_the_findings_before_it() {
+        let rules = Rules::builtin().expect("built-in rules");
+        let hay = haystack(&rules);
+        let engine = Engine::new(rules).expect("engine");
+        let origin = Origin::default();
+        let whole = scan_slice_in(&engine, &hay, &origin, usize::MAX / 2);
+        let cut = hay.len() / 2;
+        let failing = io::Cursor::new(&hay[..cut]).chain(Failing);
+        let mut got = Vec::new();
+        let err = scan_reader_in(&engine, failing, &origin, &mut |b| got.extend(b), 20_000)
+            .expect_err("the error is returned");
+        assert_eq!(err.bytes, cut as u64);
+        // Every finding whose window ends before the cut is there.
+        let key = |f: &Finding| (f.offset, f.rule.clone(), f.fingerprint.clone());
+        let got: Vec<_> = got.iter().map(key).collect();
+        let want: Vec<_> = whole
+            .iter()
+            .filter(|f| {
+                f.offset
+                    .is_some_and(|o| o as usize + engine.overlap() < cut)
+            })
+            .map(key)
+            .collect();
+        assert!(
+            want.len() > 50,
+            "only {} findings before the cut",
+            want.len()
+        );
+        for w in &want {
+            assert!(got.contains(w), "lost {w:?}");
+        }
+    }
+
+    struct Failing;
+
+    impl Read for Failing {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Err(io::Error::other("device gone"))
+        }
+    }
 }

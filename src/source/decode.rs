@@ -214,8 +214,7 @@ impl<R: Read> Read for Layer<R> {
             Ok(n) => {
                 self.at += n as u64;
                 if let Some(b) = &self.budget {
-                    b.add_decoded(n as u64)
-                        .map_err(|l| io::Error::new(io::ErrorKind::Other, l))?;
+                    b.add_decoded(n as u64).map_err(io::Error::other)?;
                 }
                 Ok(n)
             }

@@ -8,3 +8,4 @@ pub mod detect;
 pub mod mmap;
 pub mod prefetch;
 pub mod unpack;
+pub mod ziplocal;

@@ -10,12 +10,13 @@
 //! layers add no name.
 
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::sync::Arc;
 
 use super::decode::{origin, Broken, Budget, Decoder, Layer, Limits, Origin, Raw};
 use super::detect::{sniff_stream, Container, Sniff};
 use super::prefetch::Prefetch;
+use super::ziplocal;
 use crate::messages::io_cause;
 use zip::result::ZipError;
 
@@ -41,22 +42,19 @@ struct Walker<'v> {
     visit: &'v mut dyn Visit,
 }
 
-/// Walks a container file from its start. A file can seek, so a zip is
-/// read through its central directory.
-pub fn file(mut file: File, c: Container, limits: Limits, visit: &mut dyn Visit) {
+/// Walks a container file positioned at its start. A file can seek, so a
+/// zip is read through its central directory.
+pub fn file(file: File, c: Container, limits: Limits, visit: &mut dyn Visit) {
     let mut w = Walker {
         budget: Budget::new(limits),
         visit,
     };
+    if !w.admits(c, None, 0) {
+        return;
+    }
     if c == Container::Zip {
-        if let Err(e) = file.rewind() {
-            w.visit.error(None, &e);
-            return;
-        }
         let raw = Raw::new(file, w.budget.clone());
         let _ = w.zip(raw, None, 0);
-    } else if let Err(e) = file.rewind() {
-        w.visit.error(None, &e);
     } else {
         w.top(file, c);
     }
@@ -74,7 +72,9 @@ pub fn stream<R: Read + Send + 'static>(
         budget: Budget::new(limits),
         visit,
     };
-    w.top(reader, c);
+    if w.admits(c, None, 0) {
+        w.top(reader, c);
+    }
 }
 
 impl Walker<'_> {
@@ -122,15 +122,7 @@ impl Walker<'_> {
             }
             Sniff::Container(c) => c,
         };
-        let max = self.budget.limits().max_depth;
-        if depth >= max {
-            self.visit.error(
-                member,
-                &format_args!(
-                    "{c} data nested {} layers deep, deeper than --max-depth {max}: not scanned",
-                    depth + 1
-                ),
-            );
+        if !self.admits(c, member, depth) {
             return Ok(());
         }
         match c {
@@ -146,6 +138,23 @@ impl Walker<'_> {
                 Err(e) => Err(self.fail(e, member, depth)),
             },
         }
+    }
+
+    /// Whether one more layer, for `c` at `depth`, is within --max-depth;
+    /// reports it when not.
+    fn admits(&mut self, c: Container, member: Option<&str>, depth: usize) -> bool {
+        let max = self.budget.limits().max_depth;
+        if depth < max {
+            return true;
+        }
+        self.visit.error(
+            member,
+            &format_args!(
+                "{c} data nested {} layers deep, deeper than --max-depth {max}: not scanned",
+                depth + 1
+            ),
+        );
+        false
     }
 
     /// Walks every regular file of a tar read from a stream `depth` deep.
@@ -232,23 +241,48 @@ impl Walker<'_> {
         member: Option<&str>,
         depth: usize,
     ) -> Result<(), Fault> {
-        let mut archive = match zip::ZipArchive::new(&mut reader) {
-            Ok(a) => a,
-            Err(e) => {
-                self.visit.error(
-                    member,
-                    &format_args!("zip: cannot read the central directory ({}); scanning the members' local headers instead", zip_cause(&e)),
-                );
-                if reader.seek(SeekFrom::Start(0)).is_err() {
-                    return Err(Fault { depth });
-                }
-                return self.zip_local_headers(&mut reader, member, depth);
-            }
+        // Members read through the directory, not to be read twice.
+        let mut done: Vec<String> = Vec::new();
+        let broken = match zip::ZipArchive::new(&mut reader) {
+            Err(e) => Some(format!(
+                "cannot read the central directory ({})",
+                zip_cause(&e)
+            )),
+            Ok(mut archive) => self.zip_members(&mut archive, member, depth, &mut done)?,
         };
+        let Some(why) = broken else {
+            return Ok(());
+        };
+        self.visit.error(
+            member,
+            &format_args!("zip: {why}; scanning the members' local headers instead"),
+        );
+        if reader.seek(SeekFrom::Start(0)).is_err() {
+            return Err(Fault { depth });
+        }
+        self.zip_local_headers(reader, member, depth, &done)
+    }
+
+    /// Walks the members a zip's central directory lists; returns why the
+    /// directory cannot be trusted when it points at something that is not
+    /// a member.
+    fn zip_members<R: Read + Seek>(
+        &mut self,
+        archive: &mut zip::ZipArchive<R>,
+        member: Option<&str>,
+        depth: usize,
+        done: &mut Vec<String>,
+    ) -> Result<Option<String>, Fault> {
         for i in 0..archive.len() {
             let listed = archive.name_for_index(i).map(|n| join(member, n));
             let file = match archive.by_index(i) {
                 Ok(f) => f,
+                Err(e @ ZipError::InvalidArchive(_)) => {
+                    return Ok(Some(format!(
+                        "the central directory does not match the members ({})",
+                        zip_cause(&e)
+                    )))
+                }
                 Err(e) => {
                     let name = listed.unwrap_or_else(|| join(member, &format!("#{i}")));
                     self.visit
@@ -256,6 +290,7 @@ impl Walker<'_> {
                     continue;
                 }
             };
+            done.push(file.name().to_owned());
             if file.is_dir() || file.is_symlink() {
                 continue;
             }
@@ -269,40 +304,64 @@ impl Walker<'_> {
             );
             self.member(&mut layer, &name, depth)?;
         }
-        Ok(())
+        Ok(None)
     }
 
+    /// Walks a zip front to back by its local headers (see `ziplocal`),
+    /// skipping the members named in `done`. Stops quietly where the
+    /// headers stop: the caller has reported the damage already.
     fn zip_local_headers<R: Read>(
         &mut self,
-        reader: &mut R,
+        reader: R,
         member: Option<&str>,
         depth: usize,
+        done: &[String],
     ) -> Result<(), Fault> {
+        let mut r = BufReader::with_capacity(64 << 10, reader);
         loop {
-            let file = match zip::read::read_zipfile_from_stream(reader) {
-                Ok(Some(f)) => f,
-                // The end of a zip whose central directory is missing (a cut
-                // copy): that was reported already.
+            let header = match ziplocal::next(&mut r) {
+                Ok(Some(h)) => h,
                 Ok(None) => return Ok(()),
-                Err(ZipError::Io(e)) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
-                Err(e) => {
-                    self.visit
-                        .error(member, &format_args!("zip: {}", zip_cause(&e)));
-                    return Err(Fault { depth });
-                }
+                Err(e) => return Err(self.fail_as(e, member, depth, Container::Zip)),
             };
-            if file.is_dir() || file.is_symlink() {
+            let name = join(member, &header.name);
+            if header.is_dir() || done.contains(&header.name) {
+                if header.skip(&mut r).is_err() {
+                    return Ok(());
+                }
                 continue;
             }
-            let name = join(member, file.name());
-            let mut layer = Layer::new(
-                file,
-                depth + 1,
-                Some(&name),
-                Some(Container::Zip),
-                Some(self.budget.clone()),
-            );
-            self.member(&mut layer, &name, depth)?;
+            let drained = match header.data(&mut r) {
+                Ok(mut data) => {
+                    let mut layer = Layer::new(
+                        &mut data,
+                        depth + 1,
+                        Some(&name),
+                        Some(Container::Zip),
+                        Some(self.budget.clone()),
+                    );
+                    self.member(&mut layer, &name, depth)?;
+                    // To the end of the data, even when the member was not
+                    // read whole (a binary member), to find the next header.
+                    Some(io::copy(&mut data, &mut io::sink()))
+                }
+                Err(why) => {
+                    self.visit.error(Some(&name), &format_args!("zip: {why}"));
+                    if !header.skippable() {
+                        return Err(Fault { depth });
+                    }
+                    None
+                }
+            };
+            let moved_on = match drained {
+                Some(Ok(_)) => header.finish(&mut r),
+                Some(Err(e)) => Err(e),
+                None => header.skip(&mut r),
+            };
+            if moved_on.is_err() {
+                // Where the next header would start is unknown.
+                return Ok(());
+            }
         }
     }
 

@@ -40,12 +40,13 @@ fn query_to(lay: &mut Layout, target: usize) {
     assert_eq!(lay.bytes.len(), target);
 }
 
-struct Big {
-    bytes: Vec<u8>,
-    want: Vec<Located>,
+/// The big log and the findings it must give (also used by `archives`).
+pub struct Big {
+    pub bytes: Vec<u8>,
+    pub want: Vec<Located>,
 }
 
-fn build() -> Big {
+pub fn build() -> Big {
     let mut rng = Rng::new(77);
     let mut lay = Layout::new();
     let mut want = Vec::new();
