@@ -10,6 +10,9 @@
 //! - `LEAKSWEEP_BENCH_SEED` corpus seed (default 1)
 //! - `LEAKSWEEP_BENCH_RUNS` timed runs per command (default 3)
 //! - `LEAKSWEEP_BENCH_TOOLS` comma list out of `cat,leaksweep,rg,kingfisher` (default all)
+//! - `LEAKSWEEP_BENCH_INPUT` `plain` (default), `gzip` or `zstd`: scan the
+//!   corpus compressed file by file (`gzip -6`, `zstd -3`, made once and
+//!   reused); the baseline is then `zcat` / `zstdcat` of the same files
 //! - `LEAKSWEEP_BENCH_GENERATE_ONLY=1` make (or reuse) the corpus, print its summary, stop
 //! - `LEAKSWEEP_BENCH_TIMEOUT` per-run limit in seconds (default 600); a run
 //!   past it is killed and that command is not repeated
@@ -89,7 +92,26 @@ fn main() {
     std::process::exit(code);
 }
 
+/// How the corpus files are stored for a run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Input {
+    Plain,
+    Gzip,
+    Zstd,
+}
+
+impl Input {
+    fn name(self) -> &'static str {
+        match self {
+            Input::Plain => "plain",
+            Input::Gzip => "gzip",
+            Input::Zstd => "zstd",
+        }
+    }
+}
+
 struct Config {
+    input: Input,
     bytes: u64,
     seed: u64,
     runs: usize,
@@ -117,7 +139,19 @@ fn config() -> io::Result<Config> {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect();
+    let input = match std::env::var("LEAKSWEEP_BENCH_INPUT").as_deref() {
+        Err(_) | Ok("" | "plain") => Input::Plain,
+        Ok("gzip") => Input::Gzip,
+        Ok("zstd") => Input::Zstd,
+        Ok(other) => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("LEAKSWEEP_BENCH_INPUT={other:?}: use plain, gzip or zstd"),
+            ))
+        }
+    };
     Ok(Config {
+        input,
         bytes: env_u64("LEAKSWEEP_BENCH_BYTES", corpus::DEFAULT_BENCH_BYTES)?,
         seed: env_u64("LEAKSWEEP_BENCH_SEED", 1)?,
         runs: env_u64("LEAKSWEEP_BENCH_RUNS", 3)?.max(1) as usize,
@@ -157,7 +191,13 @@ fn run() -> io::Result<i32> {
     }
     fs::create_dir_all(&out_dir)?;
 
-    let files: Vec<PathBuf> = manifest.files.iter().map(|f| logs.join(&f.path)).collect();
+    let (scanned, files) = match cfg.input {
+        Input::Plain => {
+            let files = manifest.files.iter().map(|f| logs.join(&f.path)).collect();
+            (logs.clone(), files)
+        }
+        input => compress_corpus(input, &root, &logs, &manifest)?,
+    };
     let warm = warm_cache(&files)?;
     println!(
         "page cache warmed: read {:.1} MB in {:.2} s",
@@ -166,7 +206,7 @@ fn run() -> io::Result<i32> {
     );
     println!();
 
-    let tools = build_tools(&cfg, &logs, &out_dir, &files)?;
+    let tools = build_tools(&cfg, &scanned, &out_dir, &files)?;
     let mut outcomes = Vec::new();
     for tool in &tools {
         outcomes.push(bench_tool(tool, cfg.runs, cfg.limit)?);
@@ -180,12 +220,12 @@ fn run() -> io::Result<i32> {
     for (tool, outcome) in tools.iter().zip(&outcomes) {
         match tool.kind {
             ToolKind::Leaksweep => {
-                let (ok, set) = check_leaksweep(tool, outcome, &manifest, &logs)?;
+                let (ok, set) = check_leaksweep(tool, outcome, &manifest, &logs, &scanned)?;
                 failed |= !ok;
                 leaksweep_sets.push((tool.label.clone(), set));
             }
             ToolKind::Ripgrep => report_ripgrep(outcome, &manifest)?,
-            ToolKind::Kingfisher => report_kingfisher(outcome, &manifest, &logs)?,
+            ToolKind::Kingfisher => report_kingfisher(outcome, &manifest, &scanned)?,
             ToolKind::Cat => {}
         }
     }
@@ -272,6 +312,92 @@ fn corpus_intact(m: &Manifest, logs: &Path) -> bool {
             .map(|md| md.len() == f.bytes)
             .unwrap_or(false)
     })
+}
+
+/// The corpus compressed file by file into `<root>/<gzip|zstd>/` with the
+/// command-line tools (`gzip -6`, `zstd -3`), two at a time; reused when a
+/// `.complete` marker (written last) says a previous run finished it.
+fn compress_corpus(
+    input: Input,
+    root: &Path,
+    logs: &Path,
+    m: &Manifest,
+) -> io::Result<(PathBuf, Vec<PathBuf>)> {
+    let (dir, suffix, cmd): (PathBuf, &str, &[&str]) = match input {
+        Input::Gzip => (root.join("gzip"), "gz", &["gzip", "-6", "-c"]),
+        Input::Zstd => (root.join("zstd"), "zst", &["zstd", "-3", "-q", "-c"]),
+        Input::Plain => unreachable!("plain input is not compressed"),
+    };
+    let files: Vec<PathBuf> = m
+        .files
+        .iter()
+        .map(|f| dir.join(format!("{}.{suffix}", f.path)))
+        .collect();
+    let marker = dir.join(".complete");
+    if !marker.exists() {
+        println!(
+            "corpus: compressing with `{}` into {} ...",
+            cmd.join(" "),
+            dir.display()
+        );
+        let t = Instant::now();
+        let jobs: Vec<(PathBuf, PathBuf)> = m
+            .files
+            .iter()
+            .map(|f| logs.join(&f.path))
+            .zip(files.iter().cloned())
+            .collect();
+        let (tx, rx) = std::sync::mpsc::channel::<io::Result<()>>();
+        let queue = std::sync::Mutex::new(jobs.into_iter());
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                let tx = tx.clone();
+                let queue = &queue;
+                s.spawn(move || loop {
+                    let Some((from, to)) = queue.lock().ok().and_then(|mut q| q.next()) else {
+                        return;
+                    };
+                    let result = (|| {
+                        if let Some(parent) = to.parent() {
+                            fs::create_dir_all(parent)?;
+                        }
+                        let status = Command::new(cmd[0])
+                            .args(&cmd[1..])
+                            .arg(&from)
+                            .stdout(File::create(&to)?)
+                            .status()?;
+                        if status.success() {
+                            Ok(())
+                        } else {
+                            Err(io::Error::other(format!(
+                                "{} {}: {status}",
+                                cmd[0],
+                                from.display()
+                            )))
+                        }
+                    })();
+                    let _ = tx.send(result);
+                });
+            }
+        });
+        drop(tx);
+        for r in rx {
+            r?;
+        }
+        fs::write(&marker, "")?;
+        println!("corpus: compressed in {:.1} s", t.elapsed().as_secs_f64());
+    }
+    let bytes: u64 = files
+        .iter()
+        .map(|f| fs::metadata(f).map(|md| md.len()))
+        .sum::<io::Result<u64>>()?;
+    println!(
+        "input:   {} files, {:.1} MB compressed ({:.1}x); MB/s below are of decompressed bytes",
+        input.name(),
+        bytes as f64 / 1e6,
+        m.total_bytes as f64 / bytes.max(1) as f64
+    );
+    Ok((dir, files))
 }
 
 fn warm_cache(files: &[PathBuf]) -> io::Result<(u64, Duration)> {
@@ -483,10 +609,15 @@ fn build_tools(cfg: &Config, logs: &Path, out: &Path, files: &[PathBuf]) -> io::
     let want = |t: &str| cfg.tools.iter().any(|x| x == t);
     let mut tools = Vec::new();
     if want("cat") {
+        let cat = match cfg.input {
+            Input::Plain => "cat",
+            Input::Gzip => "zcat",
+            Input::Zstd => "zstdcat",
+        };
         tools.push(Tool {
             kind: ToolKind::Cat,
-            label: "cat files > /dev/null".into(),
-            program: "cat".into(),
+            label: format!("{cat} files > /dev/null"),
+            program: cat.into(),
             args: files.iter().map(|f| f.clone().into_os_string()).collect(),
             stdout: "/dev/null".into(),
             stderr: out.join("cat.stderr"),
@@ -542,6 +673,10 @@ fn build_tools(cfg: &Config, logs: &Path, out: &Path, files: &[PathBuf]) -> io::
                 );
                 let mut args: Vec<OsString> =
                     vec!["-c".into(), "--no-ignore".into(), "--hidden".into()];
+                if cfg.input != Input::Plain {
+                    // Search compressed files (rg runs the decompressor).
+                    args.push("-z".into());
+                }
                 for re in TOKEN_REGEXES {
                     args.push("-e".into());
                     args.push(re.into());
@@ -559,7 +694,9 @@ fn build_tools(cfg: &Config, logs: &Path, out: &Path, files: &[PathBuf]) -> io::
             None => println!("ripgrep: not installed (apt-get install ripgrep)"),
         }
     }
-    if want("kingfisher") {
+    if want("kingfisher") && cfg.input == Input::Zstd {
+        println!("kingfisher: skipped (it does not read zstd)");
+    } else if want("kingfisher") {
         match kingfisher_binary() {
             Some(kf) => {
                 let version = Command::new(&kf)
@@ -779,15 +916,23 @@ struct Finding {
     context: String,
 }
 
-/// `path` as given by a tool, relative to the corpus' `logs` dir.
+/// `path` as given by a tool, relative to the scanned dir, and without the
+/// `.gz` / `.zst` of a compressed copy: the corpus file's name.
 fn relative(path: &str, logs: &Path, logs_canon: &Path) -> String {
     let p = Path::new(path);
-    for base in [logs, logs_canon] {
-        if let Ok(r) = p.strip_prefix(base) {
-            return r.to_string_lossy().replace('\\', "/");
+    let rel = [logs, logs_canon]
+        .iter()
+        .find_map(|base| p.strip_prefix(base).ok())
+        .map_or_else(
+            || path.to_string(),
+            |r| r.to_string_lossy().replace('\\', "/"),
+        );
+    for suffix in [".gz", ".zst"] {
+        if let Some(stem) = rel.strip_suffix(suffix) {
+            return stem.to_string();
         }
     }
-    path.to_string()
+    rel
 }
 
 fn stderr_tail(path: &Path) -> String {
@@ -808,6 +953,7 @@ fn check_leaksweep(
     outcome: &Outcome,
     m: &Manifest,
     logs: &Path,
+    scanned: &Path,
 ) -> io::Result<(bool, BTreeSet<FindingKey>)> {
     println!();
     println!("== {} ==", tool.label);
@@ -820,7 +966,7 @@ fn check_leaksweep(
             stderr_tail(&outcome.stderr)
         );
     }
-    let logs_canon = fs::canonicalize(logs).unwrap_or_else(|_| logs.to_path_buf());
+    let scanned_canon = fs::canonicalize(scanned).unwrap_or_else(|_| scanned.to_path_buf());
     let mut findings = Vec::new();
     let mut bad_lines = 0usize;
     let mut first_bad = None;
@@ -834,7 +980,7 @@ fn check_leaksweep(
                 let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
                 let n = |k: &str| v.get(k).and_then(Value::as_u64);
                 findings.push(Finding {
-                    file: relative(&s("path"), logs, &logs_canon),
+                    file: relative(&s("path"), scanned, &scanned_canon),
                     line: n("line").unwrap_or(0),
                     column: n("column").unwrap_or(0),
                     offset: n("offset"),
