@@ -93,7 +93,7 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Outcome> {
         },
         show_secrets: args.show_secrets,
         limits: Limits {
-            max_depth: args.max_depth,
+            max_depth: usize::from(args.max_depth),
             max_decoded: args.max_decoded,
             max_ratio: args.max_ratio,
         },
@@ -150,9 +150,13 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Outcome> {
             },
         );
         drop(tx);
-        reporter
-            .join()
-            .unwrap_or_else(|_| (Counts::default(), Ok(())))
+        // A reporter that panicked wrote an unknown part of the findings.
+        reporter.join().unwrap_or_else(|_| {
+            (
+                Counts::default(),
+                Err(io::Error::other("the reporter thread crashed")),
+            )
+        })
     });
     match write_result {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
@@ -263,9 +267,12 @@ impl Scan<'_> {
 
     /// Sniffs a stream (stdin, a FIFO), then scans or decodes it.
     fn stream<R: Read + Send + 'static>(&mut self, reader: R) {
-        let (kind, rest) = sniff_stream(reader);
+        let (kind, mut rest) = sniff_stream(reader);
         match kind {
-            Sniff::Binary => self.binary(),
+            Sniff::Binary => match rest.take_error() {
+                Some(e) => self.msgs.error(&self.origin.path, io_cause(&e)),
+                None => self.binary(),
+            },
             Sniff::Container(c) => unpack::stream(rest, c, self.limits, self),
             Sniff::Text => self.plain(rest),
         }

@@ -63,8 +63,9 @@ pub struct ScanArgs {
 
     /// Decode archives and compressed streams nested at most this deep
     /// (each compression or archive layer counts one).
-    #[arg(long, default_value_t = 4, value_name = "N")]
-    pub max_depth: usize,
+    #[arg(long, default_value_t = 4, value_name = "N",
+          value_parser = clap::value_parser!(u8).range(0..=32))]
+    pub max_depth: u8,
 
     /// Stop an input after this many decoded bytes, all layers together
     /// (suffixes K, M, G, T: powers of 1024).

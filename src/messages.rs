@@ -1,8 +1,9 @@
 //! The only writer of diagnostics to stderr. Every per-input problem goes
 //! through [`Messages::error`] (which marks the scan incomplete, so the exit
 //! status can never claim a clean scan) or [`Messages::skip`] (an input
-//! deliberately not scanned, such as a binary file). Paths are escaped, and
-//! causes never carry input bytes, so no secret reaches stderr.
+//! deliberately not scanned, such as a binary file). Paths and causes are
+//! escaped (a decoder's message may quote a header field), and causes never
+//! carry scanned text, so no secret reaches stderr.
 
 use std::fmt::Display;
 use std::io::Write;
@@ -30,7 +31,11 @@ impl Messages {
     /// `leaksweep: <path>: <cause>` and marks the scan incomplete.
     pub fn error(&self, path: &str, cause: impl Display) {
         self.errors.fetch_add(1, Ordering::Relaxed);
-        line(&format!("leaksweep: {}: {cause}", escape(path.as_bytes())));
+        line(&format!(
+            "leaksweep: {}: {}",
+            escape(path.as_bytes()),
+            escape(cause.to_string().as_bytes())
+        ));
     }
 
     /// An input that is deliberately not scanned.
@@ -38,8 +43,9 @@ impl Messages {
         self.skipped.fetch_add(1, Ordering::Relaxed);
         if !self.quiet {
             line(&format!(
-                "leaksweep: {}: skipped: {why}",
-                escape(path.as_bytes())
+                "leaksweep: {}: skipped: {}",
+                escape(path.as_bytes()),
+                escape(why.to_string().as_bytes())
             ));
         }
     }

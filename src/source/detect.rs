@@ -59,6 +59,10 @@ pub fn sniff(head: &[u8]) -> Sniff {
     if let Some((_, c)) = MAGIC.iter().find(|(m, _)| head.starts_with(m)) {
         return Sniff::Container(*c);
     }
+    // A zstd skippable frame (pzstd writes one first): 0x184D2A50..5F.
+    if head.len() >= 4 && head[0] & 0xf0 == 0x50 && head[1..4] == [0x2a, 0x4d, 0x18] {
+        return Sniff::Container(Container::Zstd);
+    }
     // "BZh" is also ordinary text: require the block-size digit and the
     // first block's magic (π in BCD), or an empty stream's end marker.
     if head.starts_with(b"BZh")
@@ -69,14 +73,45 @@ pub fn sniff(head: &[u8]) -> Sniff {
     {
         return Sniff::Container(Container::Bzip2);
     }
-    // POSIX "ustar\0" and GNU "ustar " both start with "ustar".
-    if head.len() >= 262 && &head[257..262] == b"ustar" {
+    // POSIX "ustar\0" and GNU "ustar " both start with "ustar"; the header
+    // checksum keeps a text file with "ustar" at byte 257 text.
+    if head.len() >= 512 && &head[257..262] == b"ustar" && tar_checksum_ok(&head[..512]) {
         return Sniff::Container(Container::Tar);
     }
     if memchr::memchr(0, &head[..head.len().min(HEAD)]).is_some() {
         return Sniff::Binary;
     }
     Sniff::Text
+}
+
+/// A tar header's checksum field (octal, bytes 148..156) equals the sum of
+/// its bytes with that field counted as spaces.
+fn tar_checksum_ok(header: &[u8]) -> bool {
+    let field = &header[148..156];
+    let digits: Vec<u8> = field
+        .iter()
+        .copied()
+        .skip_while(|b| *b == b' ')
+        .take_while(|b| (b'0'..=b'7').contains(b))
+        .collect();
+    let Some(want) = std::str::from_utf8(&digits)
+        .ok()
+        .and_then(|d| u32::from_str_radix(d, 8).ok())
+    else {
+        return false;
+    };
+    let sum: u32 = header
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                u32::from(b' ')
+            } else {
+                u32::from(b)
+            }
+        })
+        .sum();
+    sum == want
 }
 
 /// Reads a stream's first block and sniffs it. The reader returned replays
@@ -93,6 +128,14 @@ pub fn sniff_stream<R: Read>(mut reader: R) -> (Sniff, Sniffed<R>) {
         rest: reader,
     };
     (kind, stream)
+}
+
+impl<R> Sniffed<R> {
+    /// The read error that cut the first block short, if any (for a caller
+    /// that will not read on).
+    pub fn take_error(&mut self) -> Option<io::Error> {
+        self.error.take()
+    }
 }
 
 /// See [`sniff_stream`].
@@ -131,7 +174,12 @@ mod tests {
         assert_eq!(sniff(b"BZhello world"), Sniff::Text);
         let mut tar = vec![b'a'; 512];
         tar[257..262].copy_from_slice(b"ustar");
+        assert_eq!(sniff(&tar), Sniff::Text, "ustar without a valid checksum");
+        tar[148..156].fill(b' ');
+        let sum: u32 = tar.iter().map(|&b| u32::from(b)).sum();
+        tar[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
         assert_eq!(sniff(&tar), c(Container::Tar));
+        assert_eq!(sniff(b"\x50\x2a\x4d\x18\x04\0\0\0"), c(Container::Zstd));
         assert_eq!(sniff(b"GET / HTTP/1.1\n"), Sniff::Text);
         assert_eq!(sniff(b"ELF\x00\x01"), Sniff::Binary);
         assert_eq!(sniff(b""), Sniff::Text);

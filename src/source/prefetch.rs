@@ -1,7 +1,7 @@
 //! Decoding on a thread of its own, ahead of the scanner, so that
 //! decompressing one input and scanning it overlap instead of taking turns.
-//! Memory stays bounded: at most [`DEPTH`] blocks of [`BLOCK`] bytes are in
-//! flight, and blocks are recycled.
+//! Memory stays bounded: a few blocks of [`BLOCK`] bytes (the queue of
+//! [`DEPTH`], one being filled, one being read, a few to recycle).
 
 use std::io::{self, Read};
 use std::panic::{self, AssertUnwindSafe};

@@ -53,8 +53,14 @@ pub fn file(file: File, c: Container, limits: Limits, visit: &mut dyn Visit) {
         return;
     }
     if c == Container::Zip {
-        let raw = Raw::new(file, w.budget.clone());
-        let _ = w.zip(raw, None, 0);
+        match file.metadata() {
+            Ok(m) => w.budget.set_raw(m.len()),
+            Err(e) => {
+                w.visit.error(None, &e);
+                return;
+            }
+        }
+        let _ = w.zip(file, None, 0);
     } else {
         w.top(file, c);
     }
@@ -116,6 +122,9 @@ impl Walker<'_> {
                     .map_err(|e| self.fail(e, member, depth))
             }
             Sniff::Binary => {
+                if let Some(e) = stream.take_error() {
+                    return Err(self.fail(e, member, depth));
+                }
                 self.visit
                     .skip(member, "binary data (NUL byte in the first 8 KiB)");
                 return Ok(());
@@ -158,6 +167,9 @@ impl Walker<'_> {
     }
 
     /// Walks every regular file of a tar read from a stream `depth` deep.
+    /// Zero blocks are read through, as `tar -i` does: concatenated tars
+    /// are read whole, and the stream is read to its end, so damage past
+    /// the end-of-archive marker (a cut gzip trailer) is still reported.
     fn tar(
         &mut self,
         reader: &mut dyn Read,
@@ -165,6 +177,7 @@ impl Walker<'_> {
         depth: usize,
     ) -> Result<(), Fault> {
         let mut archive = tar::Archive::new(reader);
+        archive.set_ignore_zeros(true);
         let entries = match archive.entries() {
             Ok(e) => e,
             Err(e) => return Err(self.fail_as(e, member, depth, Container::Tar)),
@@ -175,7 +188,7 @@ impl Walker<'_> {
                 Err(e) => return Err(self.fail_as(e, member, depth, Container::Tar)),
             };
             let t = entry.header().entry_type();
-            if !(t.is_file() || t.is_gnu_sparse()) {
+            if !(t.is_file() || t == tar::EntryType::Continuous || t.is_gnu_sparse()) {
                 continue;
             }
             let name = join(member, &String::from_utf8_lossy(&entry.path_bytes()));
@@ -185,9 +198,12 @@ impl Walker<'_> {
                 left: size,
                 size,
                 depth,
-                member: member.map(str::to_owned),
+                member: name.clone(),
             };
-            let mut layer = Layer::new(exact, depth + 1, Some(&name), Some(Container::Tar), None);
+            // The holes of a sparse member are made up by the reader: they
+            // count against the budget like decompressed bytes.
+            let budget = t.is_gnu_sparse().then(|| self.budget.clone());
+            let mut layer = Layer::new(exact, depth + 1, Some(&name), Some(Container::Tar), budget);
             self.member(&mut layer, &name, depth)?;
         }
         Ok(())
@@ -198,7 +214,6 @@ impl Walker<'_> {
     fn member(&mut self, reader: &mut dyn Read, name: &str, depth: usize) -> Result<(), Fault> {
         match self.walk(reader, Some(name), depth + 1) {
             Err(f) if f.depth <= depth => Err(f),
-            _ if self.budget.exceeded() => Err(Fault { depth: 0 }),
             _ => Ok(()),
         }
     }
@@ -221,15 +236,22 @@ impl Walker<'_> {
                 return Err(Fault { depth: depth + 1 });
             }
         };
-        if let Err(e) = io::copy(reader, &mut tmp) {
-            return Err(self.fail(e, member, depth));
-        }
+        let copied = io::copy(reader, &mut tmp);
         if let Err(e) = tmp.rewind() {
             self.visit
                 .error(member, &format_args!("zip: temporary file: {e}"));
             return Err(Fault { depth: depth + 1 });
         }
-        self.zip(tmp, member, depth)
+        match copied {
+            Ok(_) => self.zip(tmp, member, depth),
+            // The zip's own stream broke: what arrived has no directory, but
+            // its members up to the break can still be read.
+            Err(e) => {
+                let fault = self.fail(e, member, depth);
+                let _ = self.zip_local_headers(tmp, member, depth, &[]);
+                Err(fault)
+            }
+        }
     }
 
     /// Walks every file of a zip through its central directory; when that
@@ -393,7 +415,11 @@ impl Walker<'_> {
     ) -> Fault {
         match origin(&e) {
             Origin::Unknown => {
-                self.visit.error(member, &format_args!("{what}: {e}"));
+                // Only the fixed part of the message: the tar crate goes on
+                // to quote header fields, which are input bytes.
+                let text = e.to_string();
+                let cause = text.split([':', '\n']).next().unwrap_or_default();
+                self.visit.error(member, &format_args!("{what}: {cause}"));
                 Fault { depth }
             }
             _ => self.fail(e, member, depth),
@@ -423,8 +449,10 @@ struct Exact<R> {
     inner: R,
     left: u64,
     size: u64,
+    /// The archive's depth (the error ends the archive) ...
     depth: usize,
-    member: Option<String>,
+    /// ... and the member it names.
+    member: String,
 }
 
 impl<R: Read> Read for Exact<R> {
@@ -437,7 +465,7 @@ impl<R: Read> Read for Exact<R> {
                 io::ErrorKind::UnexpectedEof,
                 Broken {
                     depth: self.depth,
-                    member: self.member.clone(),
+                    member: Some(self.member.clone()),
                     what: Some(Container::Tar),
                     at: done,
                     source: io::Error::new(

@@ -36,17 +36,25 @@ impl Header {
         self.name.ends_with('/')
     }
 
+    /// Whether the header says how long the data is.
+    fn sized(&self) -> bool {
+        !self.descriptor() || self.compressed > 0
+    }
+
     /// The member's data, decompressed, or why it cannot be read. Read it
-    /// to its end (see [`finish`]) before the next header.
+    /// to its end, then [`Header::finish`], before the next header.
     pub fn data<'r, R: BufRead + 'r>(&self, r: &'r mut R) -> Result<Box<dyn Read + 'r>, String> {
-        let sized = !self.descriptor() || self.compressed > 0;
         match self.method {
             _ if self.encrypted() => Err("encrypted member: not scanned".into()),
-            DEFLATED if sized => Ok(Box::new(flate2::bufread::DeflateDecoder::new(
+            DEFLATED if self.sized() => Ok(Box::new(flate2::bufread::DeflateDecoder::new(
                 r.take(self.compressed),
             ))),
+            // Deflate data ends by itself: no size needed.
             DEFLATED => Ok(Box::new(flate2::bufread::DeflateDecoder::new(r))),
-            STORED if sized => Ok(Box::new(r.take(self.compressed))),
+            STORED if self.sized() => Ok(Box::new(r.take(self.compressed))),
+            STORED => Err(
+                "stored member of unknown size: its end cannot be found without the central directory".into(),
+            ),
             m => Err(format!(
                 "compression method {m} cannot be read without the central directory: not scanned"
             )),
@@ -54,14 +62,19 @@ impl Header {
     }
 
     /// Whether the following headers can still be found after this member
-    /// was not read: only when the header says how long its data is.
+    /// was not read: when its size is known or its data ends by itself.
     pub fn skippable(&self) -> bool {
-        !self.descriptor() || self.compressed > 0
+        self.sized() || (self.method == DEFLATED && !self.encrypted())
     }
 
-    /// Skips the data of a member that was not read.
+    /// Passes over a member's data without scanning it.
     pub fn skip<R: BufRead>(&self, r: &mut R) -> io::Result<()> {
-        io::copy(&mut r.take(self.compressed), &mut io::sink())?;
+        if self.sized() {
+            io::copy(&mut r.take(self.compressed), &mut io::sink())?;
+        } else {
+            let mut data = self.data(r).map_err(io::Error::other)?;
+            io::copy(&mut data, &mut io::sink())?;
+        }
         self.finish(r)
     }
 
@@ -95,9 +108,16 @@ pub fn next<R: BufRead>(r: &mut R) -> io::Result<Option<Header>> {
     let u32_at =
         |i: usize| u32::from_le_bytes([fixed[i], fixed[i + 1], fixed[i + 2], fixed[i + 3]]);
     let mut name = vec![0u8; usize::from(u16_at(26))];
-    r.read_exact(&mut name)?;
     let mut extra = vec![0u8; usize::from(u16_at(28))];
-    r.read_exact(&mut extra)?;
+    // A header cut short is where the readable part ends, like EOF.
+    match r
+        .read_exact(&mut name)
+        .and_then(|()| r.read_exact(&mut extra))
+    {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
     let (mut compressed, uncompressed) = (u64::from(u32_at(18)), u32_at(22));
     let zip64 = zip64_extra(&extra);
     if let Some(fields) = &zip64 {

@@ -804,10 +804,16 @@ fn tar_cut_inside_a_member_reports_what_precedes_the_cut() {
     let mut want = good;
     for path in ["cut.tar", "cut.tar.gz", "header-cut.tar"] {
         want.extend(at(path, Some("a.log"), std::slice::from_ref(&a.want)));
-        expect_one_error(&run, path, &["tar"]);
     }
+    expect_one_error(&run, "header-cut.tar", &["tar"]);
     for path in ["cut.tar", "cut.tar.gz"] {
         want.extend(at(path, Some("logs/b.log"), std::slice::from_ref(&b_early)));
+        // The error names the member the archive ends in.
+        expect_one_error(
+            &run,
+            &format!("{path}!logs/b.log"),
+            &["tar", "ends inside a member"],
+        );
     }
     run.check_same(&seen(&run), &want, "findings");
     run.check_eq(stderr_lines(&run).len(), 3, "stderr lines");
@@ -916,6 +922,91 @@ fn max_decoded_stops_an_input_after_its_findings_so_far() {
     run.check_same(&seen(&run), &want, "findings");
     expect_one_error(&run, "bomb.log.gz", &["--max-decoded"]);
     run.check_eq(stderr_lines(&run).len(), 1, "stderr lines");
+    run.expect_code(2);
+}
+
+#[test]
+fn max_decoded_in_a_compressed_tar_is_reported_in_order() {
+    // The decoder runs ahead of the scanner: the limit trips there first,
+    // and must still be reported, after the findings before it.
+    let (big, early, late) = long_log(4_000_000, "github_pat_classic", Some("slack_bot_token"));
+    let first = log_with("aws_access_key_id", 2, 2);
+    let env = Env::new();
+    env.write(
+        "lim.tar.gz",
+        gzip(&tar(&[("a.log", &first.bytes), ("b.log", &big)])),
+    );
+    let run = env.run(&jsonl(&["--quiet", "--max-decoded", "1M", "lim.tar.gz"]));
+    let mut want = at("lim.tar.gz", Some("a.log"), &[first.want]);
+    want.extend(at("lim.tar.gz", Some("b.log"), &[early]));
+    run.check_same(&seen(&run), &want, "findings");
+    run.check(late.is_some(), "a late secret past the limit");
+    expect_one_error(&run, "lim.tar.gz!b.log", &["--max-decoded"]);
+    run.expect_code(2);
+}
+
+#[test]
+fn concatenated_tars_are_read_whole_and_a_cut_trailer_is_reported() {
+    let a = log_with("aws_access_key_id", 2, 2);
+    let b = log_with("github_pat_classic", 3, 1);
+    let ta = tar(&[("a.log", &a.bytes)]);
+    let tb = tar(&[("b.log", &b.bytes)]);
+    let env = Env::new();
+    // `cat a.tar b.tar`, and `cat a.tar.gz b.tar.gz`: as `tar -i` reads them.
+    env.write("cat.tar", [ta.clone(), tb.clone()].concat());
+    env.write("cat.tar.gz", [gzip(&ta), gzip(&tb)].concat());
+    // A tar.gz whose gzip trailer (CRC and length) is cut off: the tar
+    // inside is whole, the damage is after its end marker.
+    let mut cut = gzip(&ta);
+    cut.truncate(cut.len() - 8);
+    env.write("cut-trailer.tar.gz", cut);
+    let run = env.run(&jsonl(&[
+        "--quiet",
+        "cat.tar",
+        "cat.tar.gz",
+        "cut-trailer.tar.gz",
+    ]));
+    let mut want = Vec::new();
+    for path in ["cat.tar", "cat.tar.gz"] {
+        want.extend(at(path, Some("a.log"), std::slice::from_ref(&a.want)));
+        want.extend(at(path, Some("b.log"), std::slice::from_ref(&b.want)));
+    }
+    want.extend(at("cut-trailer.tar.gz", Some("a.log"), &[a.want]));
+    run.check_same(&seen(&run), &want, "findings");
+    expect_one_error(&run, "cut-trailer.tar.gz", &["gzip"]);
+    run.check_eq(stderr_lines(&run).len(), 1, "stderr lines");
+    run.expect_code(2);
+}
+
+#[test]
+fn a_bad_tar_header_field_is_not_quoted_in_the_error() {
+    let a = log_with("aws_access_key_id", 2, 2);
+    let secret = tokens::family(SEED, "stripe_secret_key").secret;
+    let mut t = tar(&[("a.log", &a.bytes), ("b.log", b"x\n")]);
+    let second = tar_header_offsets(&[("a.log", &a.bytes), ("b.log", b"x\n")])[1];
+    // The size field (124..136) of the second header holds a secret and a
+    // terminal escape instead of octal digits.
+    let field = format!("{}\x1b[31m", &secret[..6]);
+    t[second + 124..second + 124 + field.len()].copy_from_slice(field.as_bytes());
+    // With a valid checksum, so the field itself is what the reader trips on.
+    let header = &mut t[second..second + 512];
+    header[148..156].fill(b' ');
+    let sum: u32 = header.iter().map(|&b| u32::from(b)).sum();
+    header[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    let env = Env::new();
+    env.write("bad.tar", t);
+    let run = env.run(&jsonl(&["--quiet", "bad.tar"]));
+    run.check_same(
+        &seen(&run),
+        &at("bad.tar", Some("a.log"), &[a.want]),
+        "findings",
+    );
+    expect_one_error(&run, "bad.tar", &["tar: "]);
+    run.check(
+        !run.stderr.contains(&secret[..6]),
+        "the header field is not quoted",
+    );
+    run.check(!run.stderr.contains('\x1b'), "no raw escape reaches stderr");
     run.expect_code(2);
 }
 
