@@ -8,11 +8,11 @@
 //! member's error, and the tar goes on; a corrupt outer gzip ends the tar.
 
 use std::fmt;
-use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, BufReader, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use super::detect::Container;
+use super::detect::{Compression, Container};
 use crate::messages::io_cause;
 
 /// Limits that protect the host from hostile or runaway inputs.
@@ -105,12 +105,6 @@ impl<R: Read> Read for Raw<R> {
         let n = self.inner.read(buf)?;
         self.budget.raw.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
-    }
-}
-
-impl<R: Seek> Seek for Raw<R> {
-    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        self.inner.seek(pos)
     }
 }
 
@@ -241,13 +235,12 @@ pub enum Decoder<R: Read> {
 }
 
 impl<R: Read> Decoder<R> {
-    /// None for archive formats, which are walked, not decoded.
-    pub fn new(c: Container, r: R) -> io::Result<Option<Self>> {
-        Ok(Some(match c {
-            Container::Gzip => Decoder::Gzip(flate2::read::MultiGzDecoder::new(r)),
-            Container::Zstd => Decoder::Zstd(zstd::stream::read::Decoder::new(r)?),
-            Container::Bzip2 => Decoder::Bzip2(bzip2::read::MultiBzDecoder::new(r)),
-            Container::Xz => Decoder::Xz(liblzma::read::XzDecoder::new_stream(
+    pub fn new(c: Compression, r: R) -> io::Result<Self> {
+        Ok(match c {
+            Compression::Gzip => Decoder::Gzip(flate2::read::MultiGzDecoder::new(r)),
+            Compression::Zstd => Decoder::Zstd(zstd::stream::read::Decoder::new(r)?),
+            Compression::Bzip2 => Decoder::Bzip2(bzip2::read::MultiBzDecoder::new(r)),
+            Compression::Xz => Decoder::Xz(liblzma::read::XzDecoder::new_stream(
                 r,
                 liblzma::stream::Stream::new_stream_decoder(
                     XZ_MEMLIMIT,
@@ -255,8 +248,7 @@ impl<R: Read> Decoder<R> {
                 )
                 .map_err(io::Error::other)?,
             )),
-            Container::Tar | Container::Zip => return Ok(None),
-        }))
+        })
     }
 }
 
@@ -282,8 +274,8 @@ mod tests {
         e.finish().unwrap()
     }
 
-    fn decode_all(c: Container, bytes: &[u8]) -> io::Result<Vec<u8>> {
-        let mut d = Decoder::new(c, bytes)?.expect("a decoder");
+    fn decode_all(c: Compression, bytes: &[u8]) -> io::Result<Vec<u8>> {
+        let mut d = Decoder::new(c, bytes)?;
         let mut out = Vec::new();
         d.read_to_end(&mut out)?;
         Ok(out)
@@ -293,11 +285,11 @@ mod tests {
     fn decodes_every_member_and_frame() {
         let mut gz = gzip(b"one\n");
         gz.extend(gzip(b"two\n"));
-        assert_eq!(decode_all(Container::Gzip, &gz).unwrap(), b"one\ntwo\n");
+        assert_eq!(decode_all(Compression::Gzip, &gz).unwrap(), b"one\ntwo\n");
 
         let mut zst = zstd::encode_all(&b"one\n"[..], 3).unwrap();
         zst.extend(zstd::encode_all(&b"two\n"[..], 3).unwrap());
-        assert_eq!(decode_all(Container::Zstd, &zst).unwrap(), b"one\ntwo\n");
+        assert_eq!(decode_all(Compression::Zstd, &zst).unwrap(), b"one\ntwo\n");
 
         let mut bz = Vec::new();
         for part in [&b"one\n"[..], b"two\n"] {
@@ -305,7 +297,7 @@ mod tests {
             e.write_all(part).unwrap();
             bz.extend(e.finish().unwrap());
         }
-        assert_eq!(decode_all(Container::Bzip2, &bz).unwrap(), b"one\ntwo\n");
+        assert_eq!(decode_all(Compression::Bzip2, &bz).unwrap(), b"one\ntwo\n");
 
         let mut xz = Vec::new();
         for part in [&b"one\n"[..], b"two\n"] {
@@ -313,19 +305,19 @@ mod tests {
             e.write_all(part).unwrap();
             xz.extend(e.finish().unwrap());
         }
-        assert_eq!(decode_all(Container::Xz, &xz).unwrap(), b"one\ntwo\n");
+        assert_eq!(decode_all(Compression::Xz, &xz).unwrap(), b"one\ntwo\n");
     }
 
     #[test]
     fn truncated_streams_are_errors_not_short_reads() {
         let data: Vec<u8> = (0..200_000u32).flat_map(|i| i.to_le_bytes()).collect();
-        let cases: Vec<(Container, Vec<u8>)> = vec![
-            (Container::Gzip, gzip(&data)),
-            (Container::Zstd, zstd::encode_all(&data[..], 3).unwrap()),
+        let cases: Vec<(Compression, Vec<u8>)> = vec![
+            (Compression::Gzip, gzip(&data)),
+            (Compression::Zstd, zstd::encode_all(&data[..], 3).unwrap()),
         ];
         for (c, full) in cases {
             let cut = &full[..full.len() / 2];
-            assert!(decode_all(c, cut).is_err(), "{c} cut in half decoded");
+            assert!(decode_all(c, cut).is_err(), "{c:?} cut in half decoded");
         }
     }
 
@@ -340,7 +332,7 @@ mod tests {
             &b"0123456789abcdef"[..],
             1,
             None,
-            Some(Container::Gzip),
+            Some(Container::Compressed(Compression::Gzip)),
             Some(budget.clone()),
         );
         let mut out = Vec::new();
@@ -352,12 +344,10 @@ mod tests {
 
         let gz = gzip(b"hello\n");
         let broken = Layer::new(
-            Decoder::new(Container::Gzip, &gz[..gz.len() - 4])
-                .unwrap()
-                .unwrap(),
+            Decoder::new(Compression::Gzip, &gz[..gz.len() - 4]).unwrap(),
             2,
             Some("a.log.gz"),
-            Some(Container::Gzip),
+            Some(Container::Compressed(Compression::Gzip)),
             None,
         );
         let mut outer = Layer::new(broken, 3, Some("a.log.gz"), Some(Container::Tar), None);
@@ -365,6 +355,9 @@ mod tests {
         let Origin::Layer(b) = origin(&e) else {
             panic!("untagged: {e}")
         };
-        assert_eq!((b.depth, b.what), (2, Some(Container::Gzip)));
+        assert_eq!(
+            (b.depth, b.what),
+            (2, Some(Container::Compressed(Compression::Gzip)))
+        );
     }
 }

@@ -8,13 +8,19 @@ use std::io::{self, Cursor, Read};
 /// How many leading bytes are sniffed.
 pub const HEAD: usize = 8192;
 
-/// A compressed or archive format leaksweep decodes.
+/// A compression format: one stream in, one stream out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Container {
+pub enum Compression {
     Gzip,
     Zstd,
     Bzip2,
     Xz,
+}
+
+/// A compressed or archive format leaksweep decodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Container {
+    Compressed(Compression),
     Tar,
     Zip,
 }
@@ -22,10 +28,10 @@ pub enum Container {
 impl Container {
     pub fn name(self) -> &'static str {
         match self {
-            Container::Gzip => "gzip",
-            Container::Zstd => "zstd",
-            Container::Bzip2 => "bzip2",
-            Container::Xz => "xz",
+            Container::Compressed(Compression::Gzip) => "gzip",
+            Container::Compressed(Compression::Zstd) => "zstd",
+            Container::Compressed(Compression::Bzip2) => "bzip2",
+            Container::Compressed(Compression::Xz) => "xz",
             Container::Tar => "tar",
             Container::Zip => "zip",
         }
@@ -49,9 +55,12 @@ pub enum Sniff {
 
 pub fn sniff(head: &[u8]) -> Sniff {
     const MAGIC: &[(&[u8], Container)] = &[
-        (b"\x1f\x8b\x08", Container::Gzip),
-        (b"\x28\xb5\x2f\xfd", Container::Zstd),
-        (b"\xfd7zXZ\x00", Container::Xz),
+        (b"\x1f\x8b\x08", Container::Compressed(Compression::Gzip)),
+        (
+            b"\x28\xb5\x2f\xfd",
+            Container::Compressed(Compression::Zstd),
+        ),
+        (b"\xfd7zXZ\x00", Container::Compressed(Compression::Xz)),
         (b"PK\x03\x04", Container::Zip),
         // An empty zip is only its end-of-central-directory record.
         (b"PK\x05\x06", Container::Zip),
@@ -61,7 +70,7 @@ pub fn sniff(head: &[u8]) -> Sniff {
     }
     // A zstd skippable frame (pzstd writes one first): 0x184D2A50..5F.
     if head.len() >= 4 && head[0] & 0xf0 == 0x50 && head[1..4] == [0x2a, 0x4d, 0x18] {
-        return Sniff::Container(Container::Zstd);
+        return Sniff::Container(Container::Compressed(Compression::Zstd));
     }
     // "BZh" is also ordinary text: require the block-size digit and the
     // first block's magic (π in BCD), or an empty stream's end marker.
@@ -71,7 +80,7 @@ pub fn sniff(head: &[u8]) -> Sniff {
             .get(4..10)
             .is_some_and(|m| m == b"\x31\x41\x59\x26\x53\x59" || m == b"\x17\x72\x45\x38\x50\x90")
     {
-        return Sniff::Container(Container::Bzip2);
+        return Sniff::Container(Container::Compressed(Compression::Bzip2));
     }
     // POSIX "ustar\0" and GNU "ustar " both start with "ustar"; the header
     // checksum keeps a text file with "ustar" at byte 257 text.
@@ -165,11 +174,23 @@ mod tests {
     #[test]
     fn sniffs_by_content() {
         let c = Sniff::Container;
-        assert_eq!(sniff(b"\x1f\x8b\x08\x00rest"), c(Container::Gzip));
-        assert_eq!(sniff(b"\x28\xb5\x2f\xfd.."), c(Container::Zstd));
-        assert_eq!(sniff(b"\xfd7zXZ\x00.."), c(Container::Xz));
+        assert_eq!(
+            sniff(b"\x1f\x8b\x08\x00rest"),
+            c(Container::Compressed(Compression::Gzip))
+        );
+        assert_eq!(
+            sniff(b"\x28\xb5\x2f\xfd.."),
+            c(Container::Compressed(Compression::Zstd))
+        );
+        assert_eq!(
+            sniff(b"\xfd7zXZ\x00.."),
+            c(Container::Compressed(Compression::Xz))
+        );
         assert_eq!(sniff(b"PK\x03\x04...."), c(Container::Zip));
-        assert_eq!(sniff(b"BZh91AY&SYrest"), c(Container::Bzip2));
+        assert_eq!(
+            sniff(b"BZh91AY&SYrest"),
+            c(Container::Compressed(Compression::Bzip2))
+        );
         assert_eq!(sniff(b"BZh9 is not bzip2"), Sniff::Text);
         assert_eq!(sniff(b"BZhello world"), Sniff::Text);
         let mut tar = vec![b'a'; 512];
@@ -179,7 +200,10 @@ mod tests {
         let sum: u32 = tar.iter().map(|&b| u32::from(b)).sum();
         tar[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
         assert_eq!(sniff(&tar), c(Container::Tar));
-        assert_eq!(sniff(b"\x50\x2a\x4d\x18\x04\0\0\0"), c(Container::Zstd));
+        assert_eq!(
+            sniff(b"\x50\x2a\x4d\x18\x04\0\0\0"),
+            c(Container::Compressed(Compression::Zstd))
+        );
         assert_eq!(sniff(b"GET / HTTP/1.1\n"), Sniff::Text);
         assert_eq!(sniff(b"ELF\x00\x01"), Sniff::Binary);
         assert_eq!(sniff(b""), Sniff::Text);

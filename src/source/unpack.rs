@@ -91,15 +91,14 @@ impl Walker<'_> {
         let _ = match c {
             Container::Tar => self.tar(&mut input, None, 0),
             Container::Zip => self.spooled_zip(&mut input, None, 0),
-            _ => match Decoder::new(c, input) {
-                Ok(Some(dec)) => {
+            Container::Compressed(z) => match Decoder::new(z, input) {
+                Ok(dec) => {
                     let dec = Layer::new(dec, 1, None, Some(c), Some(self.budget.clone()));
                     match Prefetch::new(dec) {
                         Ok(mut p) => self.walk(&mut p, None, 1),
                         Err(e) => Err(self.fail(e, None, 0)),
                     }
                 }
-                Ok(None) => Ok(()),
                 Err(e) => Err(self.fail(e, None, 0)),
             },
         };
@@ -137,13 +136,12 @@ impl Walker<'_> {
         match c {
             Container::Tar => self.tar(&mut stream, member, depth),
             Container::Zip => self.spooled_zip(&mut stream, member, depth),
-            _ => match Decoder::new(c, stream) {
-                Ok(Some(dec)) => {
+            Container::Compressed(z) => match Decoder::new(z, stream) {
+                Ok(dec) => {
                     let mut dec =
                         Layer::new(dec, depth + 1, member, Some(c), Some(self.budget.clone()));
                     self.walk(&mut dec, member, depth + 1)
                 }
-                Ok(None) => Ok(()),
                 Err(e) => Err(self.fail(e, member, depth)),
             },
         }

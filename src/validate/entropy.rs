@@ -109,23 +109,7 @@ pub fn passes(secret: &[u8], min: f64) -> bool {
 mod tests {
     use super::*;
 
-    /// Deterministic pseudo-random bytes from an alphabet (xorshift), so
-    /// tests need no random crate and never flake.
-    fn random_from(alphabet: &[u8], len: usize, seed: u64) -> Vec<u8> {
-        let mut x = seed | 1;
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                alphabet[(x % alphabet.len() as u64) as usize]
-            })
-            .collect()
-    }
-
-    const HEX: &[u8] = b"0123456789abcdef";
-    const B62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    use crate::validate::sample::{random_from, B62, B64, HEX};
 
     #[test]
     fn shannon_of_simple_inputs() {

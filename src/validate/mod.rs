@@ -175,6 +175,28 @@ fn run(v: Validator, secret: &[u8], whole: &[u8]) -> Option<Pass> {
     }
 }
 
+/// Test data shared by the validators' unit tests.
+#[cfg(test)]
+pub(crate) mod sample {
+    /// Deterministic pseudo-random bytes from an alphabet (xorshift), so
+    /// tests need no random crate and never flake.
+    pub fn random_from(alphabet: &[u8], len: usize, seed: u64) -> Vec<u8> {
+        let mut x = seed | 1;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                alphabet[(x % alphabet.len() as u64) as usize]
+            })
+            .collect()
+    }
+
+    pub const HEX: &[u8] = b"0123456789abcdef";
+    pub const B62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    pub const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

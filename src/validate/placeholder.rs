@@ -304,20 +304,7 @@ fn contains_spelling(h: &[u8], word: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn random_from(alphabet: &[u8], len: usize, seed: u64) -> Vec<u8> {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                alphabet[(x % alphabet.len() as u64) as usize]
-            })
-            .collect()
-    }
-
-    const B62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    use crate::validate::sample::{random_from, B62, B64};
 
     fn ph(s: &str) -> bool {
         is_placeholder(s.as_bytes())

@@ -15,7 +15,7 @@ use std::io::{Cursor, Write};
 use crate::big;
 use crate::families::SEED;
 use crate::tokens::{self, ISSUED};
-use crate::util::{clean_lines, sha256_hex, Env, Finding, Layout, Located, Rng, Run};
+use crate::util::{clean_lines, Env, Finding, Layout, Located, Rng, Run};
 
 // ---------------------------------------------------------------------------
 // Encoders
@@ -157,17 +157,7 @@ fn log_with(family: &str, before: usize, after: usize) -> Log {
     lay.push(clean_lines(before, after));
     Log {
         bytes: lay.bytes,
-        want: located(case.rule, &at, &case.secret),
-    }
-}
-
-fn located(rule: &str, at: &crate::util::Placed, secret: &str) -> Located {
-    Located {
-        rule: rule.to_string(),
-        line: Some(at.line),
-        column: Some(at.column),
-        offset: Some(at.offset),
-        fingerprint: sha256_hex(secret),
+        want: Located::at(case.rule, &at, &case.secret),
     }
 }
 
@@ -181,7 +171,7 @@ fn long_log(size: usize, family: &str, late: Option<&str>) -> (Vec<u8>, Located,
     lay.push(clean_lines(0, 3));
     let case = tokens::family(SEED, family);
     let at = lay.push_secret(&case.text, &case.secret);
-    let early = located(case.rule, &at, &case.secret);
+    let early = Located::at(case.rule, &at, &case.secret);
     while lay.bytes.len() < size {
         let n = rng.below(90_000);
         let ms = rng.below(900);
@@ -195,7 +185,7 @@ fn long_log(size: usize, family: &str, late: Option<&str>) -> (Vec<u8>, Located,
     let late = late.map(|family| {
         let case = tokens::family(SEED, family);
         let at = lay.push_secret(&case.text, &case.secret);
-        located(case.rule, &at, &case.secret)
+        Located::at(case.rule, &at, &case.secret)
     });
     (lay.bytes, early, late)
 }
@@ -501,7 +491,7 @@ fn formats_are_detected_by_content_not_by_name() {
     let placed = bz_text.push_secret(&case.text, &case.secret);
     let bz_log = Log {
         bytes: bz_text.bytes,
-        want: located(case.rule, &placed, &case.secret),
+        want: Located::at(case.rule, &placed, &case.secret),
     };
     add("text.bz2", bz_log.bytes.clone(), None, &bz_log);
     let mut pk_text = Layout::new();
@@ -510,7 +500,7 @@ fn formats_are_detected_by_content_not_by_name() {
     let placed = pk_text.push_secret(&case.text, &case.secret);
     let pk_log = Log {
         bytes: pk_text.bytes,
-        want: located(case.rule, &placed, &case.secret),
+        want: Located::at(case.rule, &placed, &case.secret),
     };
     add("text.tar.gz", pk_log.bytes.clone(), None, &pk_log);
 

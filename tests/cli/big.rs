@@ -8,7 +8,7 @@
 
 use crate::families::SEED;
 use crate::tokens;
-use crate::util::{clean_lines, sha256_hex, Env, Layout, Located, Placed, Rng};
+use crate::util::{clean_lines, Env, Layout, Located, Placed, Rng};
 
 const MIB: usize = 1 << 20;
 /// The product's chunk size (`scan::chunk::CHUNK`).
@@ -52,13 +52,7 @@ pub fn build() -> Big {
     let mut want = Vec::new();
     let mut put = |lay: &mut Layout, rule: &str, text: &str, secret: &str| -> Placed {
         let at = lay.push_secret(text, secret);
-        want.push(Located {
-            rule: rule.to_string(),
-            line: Some(at.line),
-            column: Some(at.column),
-            offset: Some(at.offset),
-            fingerprint: sha256_hex(secret),
-        });
+        want.push(Located::at(rule, &at, secret));
         at
     };
     let rule = |family: &str| tokens::family(SEED, family).rule;

@@ -10,7 +10,7 @@
 use std::sync::OnceLock;
 
 use crate::tokens::{self, Case};
-use crate::util::{clean_lines, sha256_hex, Env, Finding, Layout, Located, Placed, Run};
+use crate::util::{clean_lines, Env, Finding, Layout, Located, Placed, Run};
 
 /// Seed of the catalogue every family test uses.
 pub const SEED: u64 = 2024;
@@ -18,13 +18,7 @@ pub const SEED: u64 = 2024;
 /// Asserts that `f` reports `case`'s secret where it was `placed` in `path`.
 #[track_caller]
 pub fn check_case(run: &Run, f: &Finding, case: &Case, placed: &Placed, path: &str) {
-    let want = Located {
-        rule: case.rule.to_string(),
-        line: Some(placed.line),
-        column: Some(placed.column),
-        offset: Some(placed.offset),
-        fingerprint: sha256_hex(&case.secret),
-    };
+    let want = Located::at(case.rule, placed, &case.secret);
     run.check_eq(
         f.located(),
         want,

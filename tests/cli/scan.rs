@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use crate::families::{check_case, SEED};
 use crate::tokens::{self, Case};
-use crate::util::{clean_lines, sha256_hex, Env, Layout, Located, Placed, Run};
+use crate::util::{clean_lines, Env, Layout, Located, Placed, Run};
 
 /// Every catalogue case in one file, clean lines between them.
 pub struct Mixed {
@@ -62,13 +62,7 @@ fn every_family_in_one_file_is_found_once_where_it_was_written() {
         .cases
         .iter()
         .zip(&m.placed)
-        .map(|(c, p)| Located {
-            rule: c.rule.to_string(),
-            line: Some(p.line),
-            column: Some(p.column),
-            offset: Some(p.offset),
-            fingerprint: sha256_hex(&c.secret),
-        })
+        .map(|(c, p)| Located::at(c.rule, p, &c.secret))
         .collect();
     let got: Vec<Located> = run.findings().iter().map(|f| f.located()).collect();
     run.check_same(&got, &want, "one finding per secret, at its place");
@@ -154,16 +148,7 @@ fn a_secret_is_reported_once_when_its_line_holds_several_keywords_of_its_rule() 
         lay.push(clean_lines(2, 2));
         let path = format!("k/{i}.log");
         env.write(&path, &lay.bytes);
-        want.push((
-            path,
-            Located {
-                rule: rule.to_string(),
-                line: Some(at.line),
-                column: Some(at.column),
-                offset: Some(at.offset),
-                fingerprint: sha256_hex(secret),
-            },
-        ));
+        want.push((path, Located::at(rule, &at, secret)));
     }
     let run = env.run(&["scan", "--format", "jsonl", "k"]);
     let got: Vec<(String, Located)> = run

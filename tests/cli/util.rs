@@ -387,6 +387,20 @@ pub struct Located {
     pub fingerprint: String,
 }
 
+impl Located {
+    /// What a scan must report for `secret`, written at `at` and caught by
+    /// `rule`.
+    pub fn at(rule: &str, at: &Placed, secret: &str) -> Located {
+        Located {
+            rule: rule.to_string(),
+            line: Some(at.line),
+            column: Some(at.column),
+            offset: Some(at.offset),
+            fingerprint: sha256_hex(secret),
+        }
+    }
+}
+
 /// Lowercase hex SHA-256: the finding's `fingerprint` of a raw secret.
 pub fn sha256_hex(bytes: impl AsRef<[u8]>) -> String {
     Sha256::digest(bytes.as_ref())
