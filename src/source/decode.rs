@@ -170,6 +170,9 @@ pub struct Layer<R> {
     what: Option<Container>,
     at: u64,
     budget: Option<Arc<Budget>>,
+    /// The limit the last read tripped, given on the next one, so the
+    /// bytes decoded before it are still scanned.
+    tripped: Option<LimitExceeded>,
 }
 
 impl<R> Layer<R> {
@@ -189,17 +192,24 @@ impl<R> Layer<R> {
             what,
             at: 0,
             budget,
+            tripped: None,
         }
     }
 }
 
 impl<R: Read> Read for Layer<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(l) = self.tripped.take() {
+            return Err(io::Error::other(l));
+        }
         match self.inner.read(buf) {
             Ok(n) => {
                 self.at += n as u64;
-                if let Some(b) = &self.budget {
-                    b.add_decoded(n as u64).map_err(io::Error::other)?;
+                if let Some(Err(l)) = self.budget.as_ref().map(|b| b.add_decoded(n as u64)) {
+                    if n == 0 {
+                        return Err(io::Error::other(l));
+                    }
+                    self.tripped = Some(l);
                 }
                 Ok(n)
             }
@@ -335,8 +345,11 @@ mod tests {
             Some(Container::Compressed(Compression::Gzip)),
             Some(budget.clone()),
         );
-        let mut out = Vec::new();
-        let e = l.read_to_end(&mut out).unwrap_err();
+        // The read that trips the limit still gives its bytes: a secret in
+        // them lies before the limit. The next read is the error.
+        let mut buf = [0u8; 16];
+        assert_eq!(l.read(&mut buf).unwrap(), 16);
+        let e = l.read(&mut buf).unwrap_err();
         assert!(matches!(
             origin(&e),
             Origin::Limit(LimitExceeded::Total { max: 10 })

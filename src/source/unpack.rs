@@ -9,8 +9,11 @@
 //! `a/b.tar` holding `c/d.log.gz` gives `a/b.tar!c/d.log.gz`. Compression
 //! layers add no name.
 
+use std::cell::Cell;
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use super::decode::{origin, Broken, Budget, Decoder, Layer, Limits, Origin, Raw};
@@ -174,7 +177,15 @@ impl Walker<'_> {
         member: Option<&str>,
         depth: usize,
     ) -> Result<(), Fault> {
-        let mut archive = tar::Archive::new(reader);
+        let headers = Rc::new(Cell::new(TAR_HEADER_CAP));
+        let metered = Metered {
+            inner: reader,
+            left: headers.clone(),
+            at: 0,
+            depth,
+            member: member.map(str::to_owned),
+        };
+        let mut archive = tar::Archive::new(metered);
         archive.set_ignore_zeros(true);
         let entries = match archive.entries() {
             Ok(e) => e,
@@ -186,6 +197,14 @@ impl Walker<'_> {
                 Err(e) => return Err(self.fail_as(e, member, depth, Container::Tar)),
             };
             let t = entry.header().entry_type();
+            // The member's stored bytes (a sparse member's size() counts
+            // its holes), then the next member's headers.
+            let stored = if t.is_gnu_sparse() {
+                entry.header().entry_size().unwrap_or(0)
+            } else {
+                entry.size()
+            };
+            headers.set(TAR_HEADER_CAP.saturating_add(stored.saturating_add(511) & !511));
             if !(t.is_file() || t == tar::EntryType::Continuous || t.is_gnu_sparse()) {
                 continue;
             }
@@ -246,7 +265,7 @@ impl Walker<'_> {
             // its members up to the break can still be read.
             Err(e) => {
                 let fault = self.fail(e, member, depth);
-                let _ = self.zip_local_headers(tmp, member, depth, &[]);
+                let _ = self.zip_local_headers(tmp, member, depth, &HashSet::new());
                 Err(fault)
             }
         }
@@ -261,8 +280,8 @@ impl Walker<'_> {
         member: Option<&str>,
         depth: usize,
     ) -> Result<(), Fault> {
-        // Members read through the directory, not to be read twice.
-        let mut done: Vec<String> = Vec::new();
+        // Where the members the directory led to start, not to be read twice.
+        let mut done = HashSet::new();
         let broken = match zip::ZipArchive::new(&mut reader) {
             Err(e) => Some(format!(
                 "cannot read the central directory ({})",
@@ -291,61 +310,69 @@ impl Walker<'_> {
         archive: &mut zip::ZipArchive<R>,
         member: Option<&str>,
         depth: usize,
-        done: &mut Vec<String>,
+        done: &mut HashSet<u64>,
     ) -> Result<Option<String>, Fault> {
         for i in 0..archive.len() {
-            let listed = archive.name_for_index(i).map(|n| join(member, n));
-            let file = match archive.by_index(i) {
-                Ok(f) => f,
-                Err(e @ ZipError::InvalidArchive(_)) => {
-                    return Ok(Some(format!(
-                        "the central directory does not match the members ({})",
-                        zip_cause(&e)
-                    )))
-                }
-                Err(e) => {
-                    let name = listed.unwrap_or_else(|| join(member, &format!("#{i}")));
-                    self.visit
-                        .error(Some(&name), &format_args!("zip: {}", zip_cause(&e)));
+            let e = match archive.by_index(i) {
+                Ok(file) => {
+                    done.insert(file.header_start());
+                    if file.is_dir() || file.is_symlink() {
+                        continue;
+                    }
+                    let name = join(member, file.name());
+                    let mut layer = Layer::new(
+                        file,
+                        depth + 1,
+                        Some(&name),
+                        Some(Container::Zip),
+                        Some(self.budget.clone()),
+                    );
+                    self.member(&mut layer, &name, depth)?;
                     continue;
                 }
+                Err(e) => e,
             };
-            done.push(file.name().to_owned());
-            if file.is_dir() || file.is_symlink() {
-                continue;
+            if let ZipError::InvalidArchive(_) = e {
+                return Ok(Some(format!(
+                    "the central directory does not match the members ({})",
+                    zip_cause(&e)
+                )));
             }
-            let name = join(member, file.name());
-            let mut layer = Layer::new(
-                file,
-                depth + 1,
-                Some(&name),
-                Some(Container::Zip),
-                Some(self.budget.clone()),
-            );
-            self.member(&mut layer, &name, depth)?;
+            let name = match archive.name_for_index(i) {
+                Some(n) => join(member, n),
+                None => join(member, &format!("#{i}")),
+            };
+            self.visit
+                .error(Some(&name), &format_args!("zip: {}", zip_cause(&e)));
+            // Reported: the fallback is not to report it again.
+            if let Ok(raw) = archive.by_index_raw(i) {
+                done.insert(raw.header_start());
+            }
         }
         Ok(None)
     }
 
     /// Walks a zip front to back by its local headers (see `ziplocal`),
-    /// skipping the members named in `done`. Stops quietly where the
-    /// headers stop: the caller has reported the damage already.
+    /// skipping the members whose headers start at an offset in `done`.
+    /// Stops quietly where the headers stop: the caller has reported the
+    /// damage already.
     fn zip_local_headers<R: Read>(
         &mut self,
         reader: R,
         member: Option<&str>,
         depth: usize,
-        done: &[String],
+        done: &HashSet<u64>,
     ) -> Result<(), Fault> {
-        let mut r = BufReader::with_capacity(64 << 10, reader);
+        let mut r = ziplocal::Tracked::new(BufReader::with_capacity(64 << 10, reader));
         loop {
+            let at = r.pos();
             let header = match ziplocal::next(&mut r) {
                 Ok(Some(h)) => h,
                 Ok(None) => return Ok(()),
                 Err(e) => return Err(self.fail_as(e, member, depth, Container::Zip)),
             };
             let name = join(member, &header.name);
-            if header.is_dir() || done.contains(&header.name) {
+            if header.is_dir() || done.contains(&at) {
                 if header.skip(&mut r).is_err() {
                     return Ok(());
                 }
@@ -437,6 +464,53 @@ fn join(parent: Option<&str>, name: &str) -> String {
     match parent {
         Some(p) => format!("{p}!{name}"),
         None => name.to_owned(),
+    }
+}
+
+/// Most bytes a tar may spend on one member's headers: GNU long names,
+/// pax extensions, sparse maps and zero blocks. The tar crate reads a long
+/// name or a pax extension whole into memory; without a cap one hostile
+/// header could take all of it.
+const TAR_HEADER_CAP: u64 = 4 << 20;
+
+/// The tar stream as the tar crate reads it, allowing `left` more bytes.
+/// Each time a member is handed out, `left` is set to its stored bytes
+/// plus [`TAR_HEADER_CAP`] for the headers that follow; reading past that
+/// is an error that ends the archive.
+struct Metered<R> {
+    inner: R,
+    left: Rc<Cell<u64>>,
+    /// Bytes read so far, for the error.
+    at: u64,
+    /// The archive's depth and name, for the error.
+    depth: usize,
+    member: Option<String>,
+}
+
+impl<R: Read> Read for Metered<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.left.get();
+        if left == 0 && !buf.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                Broken {
+                    depth: self.depth,
+                    member: self.member.clone(),
+                    what: Some(Container::Tar),
+                    at: self.at,
+                    source: io::Error::other(format!(
+                        "a member's headers (long name, pax extension or sparse map) \
+                         take more than {} MiB",
+                        TAR_HEADER_CAP >> 20
+                    )),
+                },
+            ));
+        }
+        let most = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..most])?;
+        self.left.set(left - n as u64);
+        self.at += n as u64;
+        Ok(n)
     }
 }
 

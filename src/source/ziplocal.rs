@@ -92,6 +92,43 @@ impl Header {
     }
 }
 
+/// A buffered reader that counts what was read from it, so a local header
+/// can be known by its offset, the way the central directory knows it.
+pub struct Tracked<R> {
+    inner: R,
+    pos: u64,
+}
+
+impl<R: BufRead> Tracked<R> {
+    pub fn new(inner: R) -> Self {
+        Tracked { inner, pos: 0 }
+    }
+
+    /// Bytes read so far: the offset of what comes next.
+    pub fn pos(&self) -> u64 {
+        self.pos
+    }
+}
+
+impl<R: BufRead> Read for Tracked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Tracked<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.inner.consume(amt);
+        self.pos += amt as u64;
+    }
+}
+
 /// Reads the next local header; None at the central directory, at the end
 /// of the stream, or at anything that is not a local header.
 pub fn next<R: BufRead>(r: &mut R) -> io::Result<Option<Header>> {
@@ -136,7 +173,12 @@ pub fn next<R: BufRead>(r: &mut R) -> io::Result<Option<Header>> {
             field();
         }
         if compressed == u64::from(u32::MAX) {
-            compressed = field().unwrap_or(0);
+            compressed = field().ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "a local header's zip64 field lacks the compressed size",
+                )
+            })?;
         }
     }
     Ok(Some(Header {
@@ -183,6 +225,23 @@ mod tests {
             .position(|x| x == b"PK\x01\x02")
             .expect("a central directory");
         bytes[..cd].to_vec()
+    }
+
+    #[test]
+    fn zip64_header_without_its_compressed_size_is_an_error() {
+        // Both sizes are 0xFFFFFFFF, but the zip64 field holds only one.
+        let mut h = Vec::new();
+        h.extend_from_slice(LOCAL);
+        h.extend_from_slice(&[45, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        h.extend_from_slice(&u32::MAX.to_le_bytes());
+        h.extend_from_slice(&u32::MAX.to_le_bytes());
+        h.extend_from_slice(&5u16.to_le_bytes());
+        h.extend_from_slice(&12u16.to_le_bytes());
+        h.extend_from_slice(b"a.log");
+        h.extend_from_slice(&[1, 0, 8, 0]);
+        h.extend_from_slice(&7u64.to_le_bytes());
+        let e = next(&mut BufReader::new(Cursor::new(h))).unwrap_err();
+        assert!(e.to_string().contains("zip64"), "{e}");
     }
 
     #[test]

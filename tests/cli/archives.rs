@@ -810,6 +810,45 @@ fn tar_cut_inside_a_member_reports_what_precedes_the_cut() {
     run.expect_code(2);
 }
 
+#[test]
+fn tar_long_names_are_read_and_an_oversized_header_ends_the_archive() {
+    let a = log_with("aws_access_key_id", 2, 2);
+    let b = log_with("github_pat_classic", 3, 1);
+    let c = log_with("slack_bot_token", 1, 1);
+    // A 300-byte path: the GNU builder writes it as a long-name entry.
+    let long = format!("logs/{}/b.log", "d".repeat(290));
+    let sound = tar_as(TarFormat::Gnu, &[("a.log", &a.bytes), (&long, &b.bytes)]);
+    // A long-name entry of 5 MiB, which no real path needs, before c.log.
+    let mut hostile = tar_as(TarFormat::Gnu, &[("a.log", &a.bytes)]);
+    hostile.truncate(hostile.len() - 1024); // the end-of-archive blocks
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::GNULongName);
+    h.set_size(5 << 20);
+    h.set_path("././@LongLink").expect("path");
+    h.set_cksum();
+    hostile.extend_from_slice(h.as_bytes());
+    hostile.resize(hostile.len() + (5 << 20), b'n');
+    hostile.extend(tar_as(TarFormat::Gnu, &[("c.log", &c.bytes)]));
+
+    let env = Env::new();
+    env.write("sound.tar", &sound);
+    env.write("hostile.tar", &hostile);
+    let good = write_good(&env);
+    let run = env.run(&jsonl(&["--quiet", "sound.tar", "hostile.tar", GOOD]));
+    let mut want = good;
+    want.extend(at(
+        "sound.tar",
+        Some("a.log"),
+        std::slice::from_ref(&a.want),
+    ));
+    want.extend(at("sound.tar", Some(&long), &[b.want]));
+    want.extend(at("hostile.tar", Some("a.log"), &[a.want]));
+    run.check_same(&seen(&run), &want, "findings");
+    expect_one_error(&run, "hostile.tar", &["tar", "headers", "more than 4 MiB"]);
+    run.check_eq(stderr_lines(&run).len(), 1, "stderr lines");
+    run.expect_code(2);
+}
+
 /// Two members with a secret each, and the findings they must give in
 /// `path`.
 fn two_member_zip(path: &str) -> (Vec<u8>, Vec<Seen>) {
@@ -861,6 +900,46 @@ fn zip_whose_directory_points_to_the_wrong_places_is_read_from_local_headers() {
     let run = env.run(&jsonl(&["--quiet", "offsets.zip", GOOD]));
     run.check_same(&seen(&run), &want, "findings");
     run.expect_stderr_line(&["leaksweep: offsets.zip", "central directory"]);
+    run.expect_code(2);
+}
+
+#[test]
+fn zip_fallback_skips_members_read_already_by_place_not_by_name() {
+    let a = log_with("aws_access_key_id", 2, 2);
+    let b = log_with("github_pat_classic", 3, 1);
+    let c = log_with("slack_bot_token", 1, 1);
+    let mut z = zip(&[
+        ("logs/a.log", &a.bytes),
+        ("logs/c.log", &c.bytes),
+        ("logs/b.log", &b.bytes),
+    ]);
+    // The second member takes the first one's name (a zip may hold a name
+    // twice; the directory then leads to the later one only), and the
+    // third member's directory record points into the first's data. So
+    // the directory leads to the second member, then fails; the first and
+    // third are read by their local headers alone.
+    let mut renamed = 0;
+    for i in 0..z.len() - 10 {
+        if &z[i..i + 10] == b"logs/c.log" {
+            z[i..i + 10].copy_from_slice(b"logs/a.log");
+            renamed += 1;
+        }
+    }
+    assert_eq!(renamed, 2, "fixture bug: zip names");
+    let mut rec = zip_directory_offset(&z);
+    for _ in 0..2 {
+        let len = |at: usize| u16::from_le_bytes([z[rec + at], z[rec + at + 1]]) as usize;
+        rec += 46 + len(28) + len(30) + len(32);
+    }
+    assert_eq!(&z[rec..rec + 4], b"PK\x01\x02", "fixture bug: zip layout");
+    z[rec + 42..rec + 46].copy_from_slice(&100u32.to_le_bytes());
+    let env = Env::new();
+    env.write("twice.zip", &z);
+    let run = env.run(&jsonl(&["--quiet", "twice.zip"]));
+    let mut want = at("twice.zip", Some("logs/a.log"), &[a.want, c.want]);
+    want.extend(at("twice.zip", Some("logs/b.log"), &[b.want]));
+    run.check_same(&seen(&run), &want, "findings");
+    expect_one_error(&run, "twice.zip", &["zip", "central directory"]);
     run.expect_code(2);
 }
 
