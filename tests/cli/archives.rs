@@ -995,6 +995,35 @@ fn max_decoded_stops_an_input_after_its_findings_so_far() {
 }
 
 #[test]
+fn a_bomb_stops_at_the_ratio_limit_after_its_findings_so_far() {
+    // 4 GiB of one repeated log line in a few hundred KB: a frame of
+    // 64 MiB repeated, after a first frame holding a secret.
+    let first = log_with("aws_access_key_id", 2, 2);
+    let line = b"10.0.0.1 - - [01/May/2024:10:00:00 +0000] \"GET / HTTP/1.1\" 200 512\n";
+    let filler: Vec<u8> = line.iter().copied().cycle().take(64 << 20).collect();
+    let frame = zstd(&filler);
+    let mut bomb = zstd(&first.bytes);
+    for _ in 0..64 {
+        bomb.extend_from_slice(&frame);
+    }
+    assert!(
+        bomb.len() < 4 << 20,
+        "fixture bug: bomb of {} bytes",
+        bomb.len()
+    );
+    let env = Env::new();
+    env.write("bomb.log.zst", &bomb);
+    let good = write_good(&env);
+    let run = env.run(&jsonl(&["--quiet", "bomb.log.zst", GOOD]));
+    let mut want = good;
+    want.extend(at("bomb.log.zst", None, &[first.want]));
+    run.check_same(&seen(&run), &want, "findings");
+    expect_one_error(&run, "bomb.log.zst", &["--max-ratio", "decompression bomb"]);
+    run.check_eq(stderr_lines(&run).len(), 1, "stderr lines");
+    run.expect_code(2);
+}
+
+#[test]
 fn max_decoded_in_a_compressed_tar_is_reported_in_order() {
     // The decoder runs ahead of the scanner: the limit trips there first,
     // and must still be reported, after the findings before it.
