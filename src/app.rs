@@ -65,7 +65,7 @@ struct Settings {
 pub fn scan(args: ScanArgs) -> anyhow::Result<Outcome> {
     let start = Instant::now();
     let rules = Rules::load(&args.rules)?;
-    let engine = Engine::new(rules).context("building the keyword automaton")?;
+    let engine = Engine::new(rules).context("building the keyword search")?;
     if let Some(n) = args.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))

@@ -10,7 +10,8 @@ pub mod check;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use regex::bytes::{Regex, RegexBuilder};
+use regex_automata::meta::{self, Regex};
+use regex_automata::util::syntax;
 use serde::Deserialize;
 
 use crate::finding::{Confidence, Kind};
@@ -246,11 +247,19 @@ pub fn compile(source: &str, spec: RuleSpec) -> Result<Rule, RuleError> {
     }
     // Multi-line: `^` and `$` mean line start and end, as log rules expect
     // (the regex runs inside a larger buffer, never on a line alone).
-    let regex = RegexBuilder::new(&spec.pattern)
-        .unicode(false)
-        .multi_line(true)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .build()
+    let regex = Regex::builder()
+        .syntax(
+            syntax::Config::new()
+                .unicode(false)
+                .utf8(false)
+                .multi_line(true),
+        )
+        .configure(
+            meta::Config::new()
+                .utf8_empty(false)
+                .nfa_size_limit(Some(REGEX_SIZE_LIMIT)),
+        )
+        .build(&spec.pattern)
         .map_err(|e| err(format!("pattern does not compile: {e}")))?;
     if regex.captures_len() != 2 {
         return Err(err(format!(

@@ -1,6 +1,7 @@
-//! The scanner: one Aho-Corasick automaton over every rule's keywords finds
-//! candidate positions; each hit selects the rules that own the keyword, whose
-//! regex then runs only in a bounded window around the hit; validators confirm.
+//! The scanner: one pass of a multi-keyword search (see `keywords`) over
+//! every rule's keywords finds candidate positions; each hit selects the rules
+//! that own the keyword, whose regex then runs only in a bounded window around
+//! the hit; validators confirm.
 //!
 //! The prefilter contract: a keyword hit may be wrong (the regex then finds
 //! nothing), but a secret that a rule's regex would match near one of its
@@ -8,18 +9,19 @@
 //! runs, so a token hit by several keywords of one rule is found once.
 
 pub mod chunk;
+mod keywords;
 pub mod locate;
 
-/// Keywords shorter than this many bytes are searched outside the
-/// automaton (see [`Engine`]'s `short` field).
+/// Keywords shorter than this many bytes are searched apart from the
+/// others (see [`Engine`]'s `short` field).
 pub const SHORT: usize = 4;
 
 use std::ops::Range;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-
 use crate::rules::{Rule, Rules};
 use crate::validate::{self, Outcome};
+use keywords::Keywords;
+use regex_automata::{Anchored, Input};
 
 /// A confirmed match of one rule in a haystack.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,8 +33,8 @@ pub struct RawMatch {
     pub outcome: Outcome,
 }
 
-/// A keyword searched outside the automaton, with its rules and their
-/// widest `before` / `window` (as `pattern_reach` holds for the automaton).
+/// A keyword searched on its own, with its rules and their widest
+/// `before` / `window` (as `pattern_reach` holds for the others).
 #[derive(Clone, Debug)]
 struct ShortKeyword {
     finder: memchr::memmem::Finder<'static>,
@@ -40,21 +42,21 @@ struct ShortKeyword {
     reach: (usize, usize),
 }
 
-/// The compiled rule set plus its keyword automaton. Built once; each
+/// The compiled rule set plus its keyword search. Built once; each
 /// worker scans with its own clone (cheap: the compiled parts are shared),
 /// because a regex shared across threads makes them contend for its
 /// scratch-space pool on every confirm.
 #[derive(Clone, Debug)]
 pub struct Engine {
     rules: Vec<Rule>,
-    automaton: AhoCorasick,
-    /// For each automaton pattern, the rules to try when it hits.
+    keywords: Keywords,
+    /// For each keyword pattern, the rules to try when it hits.
     pattern_rules: Vec<Vec<usize>>,
-    /// For each automaton pattern, the widest `before` and `window` of its
+    /// For each keyword pattern, the widest `before` and `window` of its
     /// rules: line edges are searched once per hit, within these.
     pattern_reach: Vec<(usize, usize)>,
     /// Keywords shorter than [`SHORT`] bytes (`@` for URL userinfo): kept
-    /// out of the automaton, whose SIMD prefilter is only as selective as
+    /// out of the keyword search, whose SIMD screen is only as selective as
     /// its shortest pattern, and found with memchr / memmem instead.
     short: Vec<ShortKeyword>,
     /// Longest distance, in bytes, that a match may reach from its keyword:
@@ -106,10 +108,7 @@ impl Engine {
             list.sort_unstable();
             list.dedup();
         }
-        let automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostLongest)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&patterns)?;
+        let keywords = Keywords::new(&patterns)?;
         let reach = rules
             .iter()
             .map(|r| r.window.max(r.before))
@@ -135,7 +134,7 @@ impl Engine {
             .collect();
         Ok(Engine {
             rules,
-            automaton,
+            keywords,
             pattern_rules,
             pattern_reach,
             short,
@@ -195,16 +194,15 @@ impl Engine {
         let mut pending: Vec<Option<Range<usize>>> = vec![None; self.rules.len()];
         let search_from = own.start.saturating_sub(self.reach);
         let search_to = (own.end + self.reach).min(hay.len());
-        let input = aho_corasick::Input::new(hay).range(search_from..search_to);
-        for hit in self.automaton.find_iter(input) {
-            let p = hit.pattern().as_usize();
-            let (before, after) = self.pattern_reach[p];
-            let edges = line_edges(hay, hit.start(), hit.end(), before, after);
-            for &r in &self.pattern_rules[p] {
-                let w = self.window(r, hit.start(), hit.end(), &edges);
-                self.extend(hay, r, w, &mut pending, &own, out);
-            }
-        }
+        self.keywords
+            .each(hay, search_from..search_to, |p, start, end| {
+                let (before, after) = self.pattern_reach[p];
+                let edges = line_edges(hay, start, end, before, after);
+                for &r in &self.pattern_rules[p] {
+                    let w = self.window(r, start, end, &edges);
+                    self.extend(hay, r, w, &mut pending, &own, out);
+                }
+            });
         self.flush(hay, &mut pending, &own, out);
         for kw in &self.short {
             let area = &hay[search_from..search_to];
@@ -282,41 +280,39 @@ impl Engine {
         out: &mut Vec<RawMatch>,
     ) {
         let rule = &self.rules[r];
-        let text = &hay[..w.end];
-        let mut locs = None;
-        let mut at = w.start;
-        // A plain find is much cheaper than a capturing search; captures
+        // The search stays inside the window, but `$` and `\b` at its edges
+        // see the bytes beyond: a run the window cuts short is no match.
+        let mut input = Input::new(hay).span(w.clone());
+        let mut caps = None;
+        // A plain search is much cheaper than a capturing one; captures
         // run only on the span a match was found in.
-        while let Some(found) = rule.regex.find_at(text, at) {
-            at = if found.end() > found.start() {
-                found.end()
-            } else {
+        while let Some(found) = rule.regex.search(&input) {
+            let caps = caps.get_or_insert_with(|| rule.regex.create_captures());
+            let exact = Input::new(hay).span(found.range()).anchored(Anchored::Yes);
+            rule.regex.search_captures(&exact, caps);
+            if let (Some(whole), Some(secret)) = (caps.get_match(), caps.get_group(1)) {
+                let (ss, se) = (secret.start, secret.end);
+                if own.contains(&ss) && ss < se {
+                    if let Some(outcome) =
+                        validate::validate(&rule.checks, &hay[ss..se], &hay[whole.range()])
+                    {
+                        out.push(RawMatch {
+                            rule: r,
+                            secret: ss..se,
+                            outcome,
+                        });
+                    }
+                }
+            }
+            let next = if found.is_empty() {
                 found.end() + 1
+            } else {
+                found.end()
             };
-            let locs = locs.get_or_insert_with(|| rule.regex.capture_locations());
-            let Some(whole) =
-                rule.regex
-                    .captures_read_at(locs, &text[..found.end()], found.start())
-            else {
-                continue;
-            };
-            let Some((ss, se)) = locs.get(1) else {
-                continue;
-            };
-            if !own.contains(&ss) || ss == se {
-                continue;
-            }
-            if let Some(outcome) = validate::validate(&rule.checks, &hay[ss..se], whole.as_bytes())
-            {
-                out.push(RawMatch {
-                    rule: r,
-                    secret: ss..se,
-                    outcome,
-                });
-            }
-            if at > text.len() {
+            if next > w.end {
                 break;
             }
+            input.set_start(next);
         }
     }
 }
@@ -464,6 +460,29 @@ placeholder = false
                 ("demo".into(), "demo_abcdefgh".into())
             ]
         );
+    }
+
+    /// The window bounds the match, not the token: a run longer than the
+    /// window is not cut into a match at the window's edge.
+    #[test]
+    fn a_run_longer_than_the_window_is_no_match() {
+        let e = engine(
+            r#"
+[[rule]]
+id = "open"
+name = "Open"
+kind = "api-key"
+confidence = "high"
+keywords = ["tok_"]
+window = 40
+pattern = '\b(tok_[a-z]{8,})(?:[^a-z]|$)'
+placeholder = false
+"#,
+        );
+        let short = format!("x tok_{}\n", "q".repeat(30));
+        assert_eq!(found(&e, short.as_bytes()).len(), 1);
+        let long = format!("x tok_{}\n", "q".repeat(60));
+        assert_eq!(found(&e, long.as_bytes()), vec![]);
     }
 
     #[test]

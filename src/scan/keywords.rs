@@ -1,0 +1,222 @@
+//! The keyword search: every rule keyword of at least [`super::SHORT`]
+//! bytes, found in one pass.
+//!
+//! Up to 128 keywords, aho-corasick's packed searcher (Teddy) runs alone,
+//! its pattern-count heuristics off; past that (a user's many rules) the
+//! automaton takes over. Teddy screens 16 or 32 bytes at a time against
+//! 16 buckets of patterns by the nybbles of their first four bytes: a
+//! bucket flags a position when each of those bytes fits the nybbles of
+//! *some* pattern of the bucket, so a bucket of unlike patterns flags
+//! ordinary text everywhere and verification swamps the scan. The patterns
+//! are therefore dealt into buckets of alike patterns first.
+
+use std::ops::Range;
+
+use aho_corasick::{packed, AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+
+#[derive(Clone, Debug)]
+pub enum Keywords {
+    /// The searcher, and for each of its pattern ids the keyword's index.
+    Packed(packed::Searcher, Vec<usize>),
+    Automaton(AhoCorasick),
+}
+
+/// Teddy's buckets: its patterns `i`, `i + 16`, `i + 32` … share one.
+const BUCKETS: usize = 16;
+
+/// Leading bytes Teddy screens by (all keywords here are this long).
+const SCREENED: usize = 4;
+
+impl Keywords {
+    pub fn new(patterns: &[Vec<u8>]) -> Result<Keywords, aho_corasick::BuildError> {
+        let by_id = deal(patterns);
+        let packed = packed::Config::new()
+            .match_kind(packed::MatchKind::LeftmostLongest)
+            .heuristic_pattern_limits(false)
+            .builder()
+            .extend(by_id.iter().map(|&p| &patterns[p]))
+            .build();
+        if let Some(searcher) = packed {
+            return Ok(Keywords::Packed(searcher, by_id));
+        }
+        let automaton = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(patterns)?;
+        Ok(Keywords::Automaton(automaton))
+    }
+
+    /// Calls `hit(pattern, start, end)` for each leftmost-longest keyword
+    /// match in `hay[range]`, in order.
+    pub fn each(&self, hay: &[u8], range: Range<usize>, mut hit: impl FnMut(usize, usize, usize)) {
+        match self {
+            Keywords::Packed(searcher, by_id) => {
+                let base = range.start;
+                for m in searcher.find_iter(&hay[range]) {
+                    hit(
+                        by_id[m.pattern().as_usize()],
+                        base + m.start(),
+                        base + m.end(),
+                    );
+                }
+            }
+            Keywords::Automaton(a) => {
+                let input = aho_corasick::Input::new(hay).range(range);
+                for m in a.find_iter(input) {
+                    hit(m.pattern().as_usize(), m.start(), m.end());
+                }
+            }
+        }
+    }
+}
+
+/// How often a byte occurs in log text, coarsely: lowercase letters most,
+/// then digits and capitals (timestamps, addresses, ids), then the
+/// punctuation that separates fields.
+fn weight(b: u8) -> u32 {
+    match b {
+        b'a'..=b'z' => 10,
+        b'0'..=b'9' | b'A'..=b'Z' => 4,
+        b' ' | b'"' | b'/' | b'.' | b'-' | b'_' | b':' | b'=' | b',' | b'&' => 2,
+        0x21..=0x7e => 1,
+        _ => 0,
+    }
+}
+
+/// Expected share of log-text positions that a bucket of `members` flags,
+/// scaled: per screened byte, the weight of the bytes whose high and low
+/// nybbles both occur there in some member, multiplied over the bytes.
+fn flags(members: &[&[u8]], table: &[[u32; 16]; 16]) -> f64 {
+    let mut share = 1.0;
+    for pos in 0..SCREENED {
+        let (mut hi, mut lo) = (0u16, 0u16);
+        for m in members {
+            if let Some(&b) = m.get(pos) {
+                hi |= 1 << (b >> 4);
+                lo |= 1 << (b & 15);
+            }
+        }
+        let mut w = 0;
+        for h in (0..16).filter(|h| hi & (1 << h) != 0) {
+            w += (0..16)
+                .filter(|l| lo & (1 << l) != 0)
+                .map(|l| table[h][l])
+                .sum::<u32>();
+        }
+        share *= f64::from(w);
+    }
+    share
+}
+
+/// Orders the patterns for Teddy so that its buckets hold alike patterns:
+/// returns, for each pattern id given to the searcher, the pattern's
+/// index. Starts from sorted runs (shared prefixes together), then swaps
+/// patterns between buckets while that lowers the expected flag rate.
+fn deal(patterns: &[Vec<u8>]) -> Vec<usize> {
+    let n = patterns.len();
+    let mut table = [[0u32; 16]; 16];
+    for b in 0..=255u8 {
+        table[usize::from(b >> 4)][usize::from(b & 15)] = weight(b);
+    }
+    let mut sorted: Vec<usize> = (0..n).collect();
+    sorted.sort_by(|&a, &b| patterns[a].cmp(&patterns[b]));
+    let mut buckets: Vec<Vec<usize>> = Vec::with_capacity(BUCKETS);
+    let mut rest = &sorted[..];
+    for b in 0..BUCKETS {
+        let (run, tail) = rest.split_at((b..n).step_by(BUCKETS).count());
+        buckets.push(run.to_vec());
+        rest = tail;
+    }
+    let cost = |members: &[usize]| {
+        let bytes: Vec<&[u8]> = members.iter().map(|&p| patterns[p].as_slice()).collect();
+        flags(&bytes, &table)
+    };
+    let mut costs: Vec<f64> = buckets.iter().map(|b| cost(b)).collect();
+    // Each accepted swap lowers the total, so this ends; the bound keeps
+    // the build quick whatever the patterns.
+    for _ in 0..8 {
+        let mut improved = false;
+        for a in 0..BUCKETS {
+            for b in a + 1..BUCKETS {
+                for i in 0..buckets[a].len() {
+                    for j in 0..buckets[b].len() {
+                        let (pa, pb) = (buckets[a][i], buckets[b][j]);
+                        buckets[a][i] = pb;
+                        buckets[b][j] = pa;
+                        let (ca, cb) = (cost(&buckets[a]), cost(&buckets[b]));
+                        if ca + cb < (costs[a] + costs[b]) * 0.999 {
+                            costs[a] = ca;
+                            costs[b] = cb;
+                            improved = true;
+                        } else {
+                            buckets[a][i] = pa;
+                            buckets[b][j] = pb;
+                        }
+                    }
+                }
+            }
+        }
+        if !improved {
+            break;
+        }
+    }
+    let mut by_id = vec![0; n];
+    for (b, members) in buckets.iter().enumerate() {
+        for (k, &p) in members.iter().enumerate() {
+            by_id[b + k * BUCKETS] = p;
+        }
+    }
+    by_id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each searcher id maps to one keyword, every keyword is there once,
+    /// and hits come back as the caller's keyword indexes.
+    #[test]
+    fn dealt_order_is_a_permutation_and_hits_map_back() {
+        let words = [
+            "ghp_", "gho_", "xoxb-", "oken", "OKEN", "ecret", "AKIA", "glpat-", "npm_", "k_live_",
+            "sig=", "assw", "ession", "earer ", "mysql", "redis", "dapi", "pul-", "hvb.", "xoxe",
+        ];
+        let patterns: Vec<Vec<u8>> = words.iter().map(|w| w.as_bytes().to_vec()).collect();
+        let mut by_id = deal(&patterns);
+        let k = Keywords::new(&patterns).expect("builds");
+        let hay = b"a ghp_x b OKEN c dapi d hvb. e xoxe f";
+        let mut hits = Vec::new();
+        k.each(hay, 0..hay.len(), |p, s, e| {
+            hits.push((words[p], &hay[s..e]))
+        });
+        assert_eq!(
+            hits,
+            vec![
+                ("ghp_", &b"ghp_"[..]),
+                ("OKEN", b"OKEN"),
+                ("dapi", b"dapi"),
+                ("hvb.", b"hvb."),
+                ("xoxe", b"xoxe"),
+            ]
+        );
+        by_id.sort_unstable();
+        assert_eq!(by_id, (0..patterns.len()).collect::<Vec<_>>());
+    }
+
+    /// Keywords sharing their first bytes land in one bucket: Teddy's
+    /// false alarms then stay as rare as each bucket's rarest byte allows.
+    #[test]
+    fn alike_keywords_share_a_bucket() {
+        let mut words: Vec<String> = ["ghp_", "gho_", "ghu_"]
+            .iter()
+            .map(|w| w.to_string())
+            .collect();
+        // 45 keywords in all: buckets of 3 (or 2), filled with unlike ones.
+        words.extend((0..42).map(|i| format!("{}{}zz", (b'a' + i % 26) as char, i)));
+        let patterns: Vec<Vec<u8>> = words.iter().map(|w| w.as_bytes().to_vec()).collect();
+        let by_id = deal(&patterns);
+        let bucket = |word: usize| by_id.iter().position(|&p| p == word).map(|id| id % BUCKETS);
+        let gh: Vec<_> = (0..3).map(bucket).collect();
+        assert!(gh.iter().all(|b| *b == gh[0]), "{gh:?}");
+    }
+}
