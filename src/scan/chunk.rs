@@ -10,7 +10,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::locate::{count_newlines, findings, LineTracker, Origin};
+use super::locate::{findings, LineTracker, Origin};
 use super::{Engine, RawMatch};
 use crate::finding::Finding;
 
@@ -32,37 +32,31 @@ pub fn scan_slice(engine: &Engine, hay: &[u8], origin: &Origin) -> Vec<Finding> 
 
 fn scan_slice_in(engine: &Engine, hay: &[u8], origin: &Origin, chunk: usize) -> Vec<Finding> {
     let pieces = split(hay, chunk);
-    let results: Vec<Vec<Finding>> = pieces
+    let results: Vec<(Vec<Finding>, u64)> = pieces
         .par_iter()
         .map_init(
             || engine.clone(),
             |engine, p| scan_piece(engine, hay, p, origin),
         )
         .collect();
-    let Some(last) = results.iter().rposition(|f| !f.is_empty()) else {
-        return Vec::new();
-    };
     // Line numbers so far are relative to each chunk: add the newlines of
-    // every earlier chunk (counted now, only as far as they are needed).
-    let counts: Vec<usize> = pieces[..last]
-        .par_iter()
-        .map(|p| count_newlines(&hay[p.own.clone()]))
-        .collect();
+    // every earlier chunk.
     let mut before = 0u64;
     let mut out = Vec::new();
-    for (i, mut found) in results.into_iter().enumerate().take(last + 1) {
+    for (mut found, newlines) in results {
         for f in &mut found {
             f.line = f.line.map(|l| l + before);
         }
         out.append(&mut found);
-        if i < last {
-            before += counts[i] as u64;
-        }
+        before += newlines;
     }
     out
 }
 
-fn scan_piece(engine: &Engine, hay: &[u8], p: &Piece, origin: &Origin) -> Vec<Finding> {
+/// Scans one chunk: its findings, lines counted from the chunk's start,
+/// and the newlines it holds. Each byte is counted once, while the chunk
+/// is still in cache from its scan.
+fn scan_piece(engine: &Engine, hay: &[u8], p: &Piece, origin: &Origin) -> (Vec<Finding>, u64) {
     let overlap = engine.overlap();
     let ext = p.own.start.saturating_sub(overlap)..(p.own.end + overlap).min(hay.len());
     let mut all: Vec<RawMatch> = Vec::new();
@@ -73,7 +67,9 @@ fn scan_piece(engine: &Engine, hay: &[u8], p: &Piece, origin: &Origin) -> Vec<Fi
         .cloned()
         .collect();
     let mut lines = LineTracker::new(p.own.start, 1, p.line_start as i64);
-    findings(engine, hay, 0, &owned, &all, &mut lines, origin)
+    let found = findings(engine, hay, 0, &owned, &all, &mut lines, origin);
+    lines.advance(hay, p.own.end);
+    (found, lines.line - 1)
 }
 
 /// Splits `hay` into chunks of about `size` bytes that end just after a
