@@ -18,7 +18,7 @@ use crate::discover::{discover, display, Input};
 use crate::finding::{Confidence, Finding};
 use crate::messages::{self, io_cause, Messages};
 use crate::report::{Counts, Format, Reporter};
-use crate::rules::{check, Rules};
+use crate::rules::{check, Rule, Rules};
 use crate::scan::chunk::{scan_reader, scan_slice, StreamError};
 use crate::scan::locate::Origin;
 use crate::scan::Engine;
@@ -78,6 +78,8 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Outcome> {
             Some(FormatArg::Human) => Format::Human,
             Some(FormatArg::Json) => Format::Json,
             Some(FormatArg::Jsonl) => Format::Jsonl,
+            Some(FormatArg::Sarif) => Format::Sarif,
+            Some(FormatArg::Csv) => Format::Csv,
             None if stdout_tty => Format::Human,
             None => Format::Jsonl,
         },
@@ -113,7 +115,7 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Outcome> {
     let bytes = AtomicU64::new(0);
     let (tx, rx) = bounded::<Vec<Finding>>(64);
     let (counts, write_result) = std::thread::scope(|s| {
-        let reporter = s.spawn(|| report(rx, &settings));
+        let reporter = s.spawn(|| report(rx, &settings, engine.rules()));
         inputs.par_iter().for_each_init(
             || (tx.clone(), engine.clone()),
             |(tx, engine), input| {
@@ -173,9 +175,18 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Outcome> {
 }
 
 /// The reporter thread: writes every batch it receives, in order.
-fn report(rx: Receiver<Vec<Finding>>, settings: &Settings) -> (Counts, io::Result<()>) {
+fn report(
+    rx: Receiver<Vec<Finding>>,
+    settings: &Settings,
+    rules: &[Rule],
+) -> (Counts, io::Result<()>) {
     let stdout = io::stdout().lock();
-    let mut reporter = Reporter::new(settings.format, io::BufWriter::new(stdout), settings.color);
+    let mut reporter = Reporter::new(
+        settings.format,
+        io::BufWriter::new(stdout),
+        settings.color,
+        rules,
+    );
     let mut counts = Counts::default();
     let mut result = reporter.begin();
     for batch in rx {

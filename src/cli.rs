@@ -125,6 +125,8 @@ pub enum FormatArg {
     Human,
     Json,
     Jsonl,
+    Sarif,
+    Csv,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

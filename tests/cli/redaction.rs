@@ -39,7 +39,7 @@ fn leaks(run: &Run, cases: &[Case]) -> Vec<String> {
 #[test]
 fn no_raw_secret_in_any_format() {
     let cases = &mixed().cases;
-    for format in ["human", "json", "jsonl"] {
+    for format in ["human", "json", "jsonl", "sarif", "csv"] {
         let run = mixed_run(format, false);
         run.check(!run.stdout.is_empty(), "something was reported");
         run.check_none(&leaks(run, cases), format!("--format {format}"));

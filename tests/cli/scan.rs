@@ -37,8 +37,8 @@ pub fn mixed() -> &'static Mixed {
 /// `leaksweep scan --format FORMAT [--show-secrets] mixed.log`, run once
 /// per combination and shared by the tests that read its output.
 pub fn mixed_run(format: &str, show_secrets: bool) -> &'static Run {
-    const FORMATS: [&str; 3] = ["human", "json", "jsonl"];
-    static RUNS: [OnceLock<Run>; 6] = [const { OnceLock::new() }; 6];
+    const FORMATS: [&str; 5] = ["human", "json", "jsonl", "sarif", "csv"];
+    static RUNS: [OnceLock<Run>; 10] = [const { OnceLock::new() }; 10];
     let f = FORMATS
         .iter()
         .position(|x| *x == format)
