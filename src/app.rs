@@ -2,7 +2,8 @@
 //! parallel (rayon), send each input's findings to one reporter thread, and
 //! compute the outcome from (findings, incomplete).
 
-use std::fs::File;
+use std::collections::HashSet;
+use std::fs::{File, Metadata};
 use std::io::{self, IsTerminal, Read, Seek, Write};
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
@@ -20,12 +21,13 @@ use crate::messages::{self, io_cause, Messages};
 use crate::report::{Counts, Format, Reporter};
 use crate::rules::{check, Rule, Rules};
 use crate::scan::chunk::{scan_reader, scan_slice, StreamError};
-use crate::scan::locate::Origin;
+use crate::scan::locate::{count_newlines, Origin};
 use crate::scan::Engine;
 use crate::source::decode::Limits;
 use crate::source::detect::{sniff, sniff_stream, Sniff, HEAD};
 use crate::source::mmap::Guarded;
 use crate::source::unpack::{self, Visit};
+use crate::state::{self, Ledger, Plan};
 
 /// Files smaller than this are read rather than mapped: mapping costs more
 /// than copying a few pages.
@@ -110,12 +112,14 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Outcome> {
         }
         paths.push("-".into());
     }
+    let mut ledger = args.state.as_deref().map(Ledger::open).transpose()?;
+    let seen = ledger.as_mut().map(Ledger::take_reported);
     let msgs = Messages::new(args.quiet);
     let inputs = discover(&paths, args.follow, &msgs);
     let bytes = AtomicU64::new(0);
     let (tx, rx) = bounded::<Vec<Finding>>(64);
-    let (counts, write_result) = std::thread::scope(|s| {
-        let reporter = s.spawn(|| report(rx, &settings, engine.rules()));
+    let (counts, write_result, seen) = std::thread::scope(|s| {
+        let reporter = s.spawn(|| report(rx, &settings, engine.rules(), seen));
         inputs.par_iter().for_each_init(
             || (tx.clone(), engine.clone()),
             |(tx, engine), input| {
@@ -145,6 +149,8 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Outcome> {
                     send: &send,
                     limits: settings.limits,
                     bytes: 0,
+                    ledger: ledger.as_ref(),
+                    failed: false,
                 };
                 scan.input(input);
                 let n = scan.bytes;
@@ -157,13 +163,19 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Outcome> {
             (
                 Counts::default(),
                 Err(io::Error::other("the reporter thread crashed")),
+                None,
             )
         })
     });
     match write_result {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
         Err(e) => return Err(anyhow::Error::new(e).context("writing findings to stdout")),
-        Ok(()) => {}
+        // The state advances only once the findings are delivered.
+        Ok(()) => {
+            if let Some(ledger) = ledger {
+                ledger.save(seen.unwrap_or_default())?;
+            }
+        }
     }
     if !args.quiet {
         summary(&inputs, bytes.load(Ordering::Relaxed), counts, &msgs, start);
@@ -175,11 +187,14 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Outcome> {
 }
 
 /// The reporter thread: writes every batch it receives, in order.
+/// With `--state`, `seen` holds the fingerprints reported so far: a secret
+/// among them is not reported again, and each new one is added.
 fn report(
     rx: Receiver<Vec<Finding>>,
     settings: &Settings,
     rules: &[Rule],
-) -> (Counts, io::Result<()>) {
+    mut seen: Option<HashSet<String>>,
+) -> (Counts, io::Result<()>, Option<HashSet<String>>) {
     let stdout = io::stdout().lock();
     let mut reporter = Reporter::new(
         settings.format,
@@ -189,7 +204,10 @@ fn report(
     );
     let mut counts = Counts::default();
     let mut result = reporter.begin();
-    for batch in rx {
+    for mut batch in rx {
+        if let Some(seen) = &mut seen {
+            batch.retain(|f| seen.insert(f.fingerprint.clone()));
+        }
         for f in &batch {
             counts.add(f.confidence);
         }
@@ -202,7 +220,7 @@ fn report(
     if result.is_ok() {
         result = reporter.finish();
     }
-    (counts, result)
+    (counts, result, seen)
 }
 
 /// Scanning one input: holds what every stage of it needs, and counts the
@@ -215,6 +233,10 @@ struct Scan<'a> {
     send: &'a dyn Fn(Vec<Finding>),
     limits: Limits,
     bytes: u64,
+    /// `--state`: what earlier runs scanned, and what this one records.
+    ledger: Option<&'a Ledger>,
+    /// An error was reported for this input: its state does not advance.
+    failed: bool,
 }
 
 impl Scan<'_> {
@@ -223,7 +245,7 @@ impl Scan<'_> {
             Input::Stdin => self.stream(io::stdin()),
             Input::File(path) => {
                 if let Err(e) = self.file(path) {
-                    self.msgs.error(&self.origin.path, io_cause(&e));
+                    self.fail(&self.origin.path.clone(), io_cause(&e));
                 }
             }
         }
@@ -239,41 +261,128 @@ impl Scan<'_> {
         let len = meta.len();
         let mut head = Vec::with_capacity(HEAD);
         (&mut file).take(HEAD as u64).read_to_end(&mut head)?;
+        let plan = self.ledger.map(|l| l.plan(&meta, &head));
         match sniff(&head) {
             Sniff::Binary => self.binary(),
+            // Read whole by an earlier run, and unchanged since.
+            Sniff::Container(_) if plan == Some(Plan::Unchanged) => {
+                self.remember(&meta, &head, None);
+            }
             Sniff::Container(c) => {
                 file.rewind()?;
                 unpack::file(file, c, self.limits, self);
+                self.remember(&meta, &head, Some((len, 0, true)));
             }
             Sniff::Text => {
+                let (start, lines) = match plan {
+                    Some(Plan::Resume { start, lines }) => (start, lines),
+                    _ => (0, 0),
+                };
                 if len >= MAP_MIN {
                     if let Ok(Some(map)) = Guarded::map(&file, len) {
-                        self.mapped(&map, len);
+                        let done = self.mapped(&map, len, start, lines);
+                        self.remember(&meta, &head, done.map(|(s, l)| (s, l, false)));
                         return Ok(());
                     }
                 }
+                if self.ledger.is_some() && len < MAP_MIN {
+                    // Small: read whole, to scan from `start` and find
+                    // where its last complete line ends.
+                    let mut bytes = Vec::new();
+                    let read = file
+                        .rewind()
+                        .and_then(|()| (&mut file).take(len).read_to_end(&mut bytes));
+                    if let Err(e) = read {
+                        self.remember(&meta, &head, None);
+                        return Err(e);
+                    }
+                    let (found, mark) = self.slice(&bytes, start, lines);
+                    self.bytes += (bytes.len() as u64).saturating_sub(start);
+                    (self.send)(found);
+                    self.remember(&meta, &head, Some((mark.0, mark.1, false)));
+                    return Ok(());
+                }
                 // Small files, and files that cannot be mapped: stream them,
-                // starting with the head already read.
+                // starting with the head already read. Under `--state` such
+                // a file is read whole each time, and its entry kept.
+                let kept = self.ledger.is_some().then(|| head.clone());
                 self.plain(io::Cursor::new(head).chain(file));
+                if let Some(head) = kept {
+                    self.remember(&meta, &head, None);
+                }
             }
         }
         Ok(())
     }
 
-    fn mapped(&mut self, map: &Guarded, len: u64) {
-        let mut found = scan_slice(self.engine, map.bytes(), self.origin);
-        self.bytes += len;
-        if let Some(now) = map.truncated() {
+    /// Scans a mapped file from `start`, where line `lines + 1` begins.
+    /// Returns how far its complete lines reach and how many lines that is
+    /// (see [`Scan::slice`]), or None when the file shrank meanwhile.
+    fn mapped(&mut self, map: &Guarded, len: u64, start: u64, lines: u64) -> Option<(u64, u64)> {
+        let (mut found, mark) = self.slice(map.bytes(), start, lines);
+        self.bytes += len.saturating_sub(start);
+        let shrunk = map.truncated();
+        if let Some(now) = shrunk {
             found.retain(|f| f.offset.is_some_and(|o| o < now));
-            self.bytes = now;
-            self.msgs.error(
-                &self.origin.path,
+            self.bytes = now.saturating_sub(start);
+            self.fail(
+                &self.origin.path.clone(),
                 format_args!(
                     "file shrank from {len} to {now} bytes while being scanned (rotated or truncated?); findings after byte {now} were dropped, rescan it"
                 ),
             );
         }
         (self.send)(found);
+        shrunk.is_none().then_some(mark)
+    }
+
+    /// Scans `bytes[start..]`, where line `lines + 1` begins, and returns
+    /// the findings and, under `--state`, where the last complete line ends
+    /// and the newlines before it (else zeros: nobody asks).
+    fn slice(&self, bytes: &[u8], start: u64, lines: u64) -> (Vec<Finding>, (u64, u64)) {
+        let from = usize::try_from(start).map_or(bytes.len(), |s| s.min(bytes.len()));
+        let rest = &bytes[from..];
+        let mut found = scan_slice(self.engine, rest, self.origin);
+        for f in &mut found {
+            f.offset = f.offset.map(|o| o + from as u64);
+            f.line = f.line.map(|l| l + lines);
+        }
+        let mark = if self.ledger.is_some() {
+            let end = memchr::memrchr(b'\n', rest).map_or(0, |i| i + 1);
+            (
+                (from + end) as u64,
+                lines + count_newlines(&rest[..end]) as u64,
+            )
+        } else {
+            (0, 0)
+        };
+        (found, mark)
+    }
+
+    /// Under `--state`: records a file read to `done` (bytes scanned, their
+    /// newlines, read whole), or keeps its last entry when this run did not
+    /// finish it.
+    fn remember(&self, meta: &Metadata, head: &[u8], done: Option<(u64, u64, bool)>) {
+        let Some(ledger) = self.ledger else {
+            return;
+        };
+        match done {
+            Some((scanned, lines, whole)) if !self.failed => ledger.record(state::entry(
+                &self.origin.path,
+                meta,
+                head,
+                scanned,
+                lines,
+                whole,
+            )),
+            _ => ledger.keep(meta),
+        }
+    }
+
+    /// Reports an error about this input (or one of its members).
+    fn fail(&mut self, name: &str, cause: impl std::fmt::Display) {
+        self.failed = true;
+        self.msgs.error(name, cause);
     }
 
     /// Sniffs a stream (stdin, a FIFO), then scans or decodes it.
@@ -281,7 +390,7 @@ impl Scan<'_> {
         let (kind, mut rest) = sniff_stream(reader);
         match kind {
             Sniff::Binary => match rest.take_error() {
-                Some(e) => self.msgs.error(&self.origin.path, io_cause(&e)),
+                Some(e) => self.fail(&self.origin.path.clone(), io_cause(&e)),
                 None => self.binary(),
             },
             Sniff::Container(c) => unpack::stream(rest, c, self.limits, self),
@@ -300,8 +409,8 @@ impl Scan<'_> {
     fn plain<R: Read>(&mut self, reader: R) {
         let before = self.bytes;
         if let Err(e) = self.text(None, &mut { reader }) {
-            self.msgs.error(
-                &self.origin.path,
+            self.fail(
+                &self.origin.path.clone(),
                 format_args!(
                     "read failed after {} bytes: {}",
                     self.bytes - before,
@@ -351,7 +460,7 @@ impl Visit for Scan<'_> {
     }
 
     fn error(&mut self, member: Option<&str>, cause: &dyn std::fmt::Display) {
-        self.msgs.error(&self.name(member), cause);
+        self.fail(&self.name(member), cause);
     }
 }
 

@@ -61,6 +61,11 @@ pub struct ScanArgs {
     #[arg(long, short = 'q')]
     pub quiet: bool,
 
+    /// Remember what was scanned in FILE: scan only what is new since the
+    /// last run with it, follow rotated logs, report each secret once.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
     /// Decode archives and compressed streams nested at most this deep
     /// (each compression or archive layer counts one).
     #[arg(long, default_value_t = 4, value_name = "N",

@@ -3,7 +3,8 @@
 //! The flow is one-way: `discover` (what to scan) → `source` (how to read
 //! it) → `scan` (keyword prefilter, rule regexes, `validate`) → `finding`
 //! (located, masked) → `report` (formats), with `messages` the only writer
-//! of diagnostics and `app` wiring the stages together.
+//! of diagnostics, `state` what earlier runs scanned, and `app` wiring the
+//! stages together.
 
 pub mod app;
 pub mod cli;
@@ -15,4 +16,5 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod source;
+pub mod state;
 pub mod validate;

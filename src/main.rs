@@ -1,5 +1,6 @@
 //! The `leaksweep` binary: parse the command line, run, map the outcome to
-//! the exit status (0 clean, 1 findings, 2 usage error or incomplete scan).
+//! the exit status (0 clean, 1 findings, 2 usage error or incomplete scan,
+//! 3 another run holds the `--state` lock).
 
 use std::process::ExitCode;
 
@@ -19,7 +20,11 @@ fn main() -> ExitCode {
         Err(e) => {
             let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
             leaksweep::messages::line(&format!("leaksweep: {}", chain.join(": ")));
-            ExitCode::from(2)
+            if e.downcast_ref::<leaksweep::state::Locked>().is_some() {
+                ExitCode::from(3)
+            } else {
+                ExitCode::from(2)
+            }
         }
     }
 }

@@ -29,6 +29,8 @@ mod redaction;
 mod rules;
 #[path = "cli/scan.rs"]
 mod scan;
+#[path = "cli/state.rs"]
+mod state;
 #[path = "cli/stdin.rs"]
 mod stdin;
 #[path = "cli/truncation.rs"]

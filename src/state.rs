@@ -1,0 +1,248 @@
+//! `--state FILE`: what earlier runs scanned, so that a run from cron scans
+//! only what is new and reports each secret once.
+//!
+//! A file is known by its identity — device, inode, and a hash of its first
+//! bytes (an inode number can be reused) — not by its name, so rotation by
+//! rename is followed: `app.log` renamed to `app.log.1` is read on from
+//! where the last run stopped, and the new `app.log` from its start. A file
+//! that shrank (copytruncate), or whose first bytes changed, is read from
+//! its start. Plain text is scanned up to its end and recorded up to its
+//! last complete line, so a line being written is read again next time. A
+//! compressed or archived file is read whole, and not again while it is
+//! unchanged. Files not seen in a run are dropped from the state. The
+//! fingerprints of reported secrets are kept, so a secret is reported once
+//! across runs and files: a rotated log compressed later gives nothing new.
+//!
+//! The state only advances past what a run read completely: an input with
+//! an error keeps its old entry, and the file is written (temp file, fsync,
+//! rename) only when the run has delivered its findings. A lock file beside
+//! it (`FILE.lock`, flock) keeps a second run out while one is running.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::{self, File, Metadata, OpenOptions};
+use std::io::{self, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Bytes at a file's start whose hash tells a file from a reused inode.
+pub const HEAD_HASHED: usize = 4096;
+
+/// The format version written in the file's `leaksweep_state` key.
+const VERSION: u32 = 1;
+
+/// Another run holds the state's lock.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}: another leaksweep run holds this state's lock; not scanning")]
+pub struct Locked(pub String);
+
+#[derive(Serialize, Deserialize)]
+struct StateFile {
+    leaksweep_state: u32,
+    files: Vec<FileState>,
+    reported: Vec<String>,
+}
+
+/// What the state remembers of one file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FileState {
+    /// Where it was last seen (for people reading the state).
+    pub path: String,
+    pub dev: u64,
+    pub ino: u64,
+    /// SHA-256 (hex) of its first `head_len` bytes.
+    pub head: String,
+    pub head_len: usize,
+    /// Its size when it was scanned.
+    pub size: u64,
+    /// Bytes scanned: up to the last complete line, or all of a compressed
+    /// or archived file.
+    pub scanned: u64,
+    /// Newlines in the scanned bytes: the line count to go on from.
+    pub lines: u64,
+    /// Read whole, as a compressed or archived file is.
+    pub whole: bool,
+}
+
+/// What to do with a file, given the state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// Unknown, shrunk or changed: read from the start.
+    Fresh,
+    /// Read on from `start`, which is line `lines + 1`.
+    Resume { start: u64, lines: u64 },
+    /// Read whole before and unchanged since.
+    Unchanged,
+}
+
+/// The state of one run: the last run's entries, this run's, and the lock.
+pub struct Ledger {
+    path: PathBuf,
+    _lock: File,
+    prev: HashMap<(u64, u64), FileState>,
+    next: Mutex<Vec<FileState>>,
+    reported: HashSet<String>,
+}
+
+impl Ledger {
+    /// Locks the state and reads it (a missing file is an empty state).
+    pub fn open(path: &Path) -> anyhow::Result<Ledger> {
+        let name = path.display().to_string();
+        let mut lock_path = path.as_os_str().to_owned();
+        lock_path.push(".lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| anyhow::anyhow!("{name}: cannot open its lock file: {e}"))?;
+        // SAFETY: flock on a descriptor this function owns; no memory is
+        // involved.
+        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::WouldBlock {
+                return Err(Locked(name).into());
+            }
+            anyhow::bail!("{name}: cannot lock it: {e}");
+        }
+        let state = match fs::read(path) {
+            Ok(bytes) => serde_json::from_slice::<StateFile>(&bytes).map_err(|e| {
+                anyhow::anyhow!(
+                    "{name}: not a leaksweep state file, or a damaged one ({e}); \
+                     move it away to start afresh"
+                )
+            })?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => StateFile {
+                leaksweep_state: VERSION,
+                files: Vec::new(),
+                reported: Vec::new(),
+            },
+            Err(e) => anyhow::bail!("{name}: cannot read it: {e}"),
+        };
+        if state.leaksweep_state != VERSION {
+            anyhow::bail!(
+                "{name}: state format {} is not the {VERSION} this leaksweep writes",
+                state.leaksweep_state
+            );
+        }
+        Ok(Ledger {
+            path: path.to_owned(),
+            _lock: lock,
+            prev: state
+                .files
+                .into_iter()
+                .map(|f| ((f.dev, f.ino), f))
+                .collect(),
+            next: Mutex::new(Vec::new()),
+            reported: state.reported.into_iter().collect(),
+        })
+    }
+
+    /// The fingerprints reported by earlier runs.
+    pub fn take_reported(&mut self) -> HashSet<String> {
+        std::mem::take(&mut self.reported)
+    }
+
+    /// What to do with a file whose metadata is `meta` and whose first
+    /// bytes are `head` (at least [`HEAD_HASHED`] of them, or all).
+    pub fn plan(&self, meta: &Metadata, head: &[u8]) -> Plan {
+        let Some(prev) = self.prev.get(&(meta.dev(), meta.ino())) else {
+            return Plan::Fresh;
+        };
+        let same_start = head.len() >= prev.head_len && hash(&head[..prev.head_len]) == prev.head;
+        if !same_start || meta.len() < prev.scanned {
+            Plan::Fresh
+        } else if prev.whole {
+            if meta.len() == prev.size {
+                Plan::Unchanged
+            } else {
+                Plan::Fresh
+            }
+        } else {
+            Plan::Resume {
+                start: prev.scanned,
+                lines: prev.lines,
+            }
+        }
+    }
+
+    /// Records a file scanned completely.
+    pub fn record(&self, entry: FileState) {
+        self.lock_next().push(entry);
+    }
+
+    /// Keeps the last run's entry for a file this run did not finish.
+    pub fn keep(&self, meta: &Metadata) {
+        if let Some(prev) = self.prev.get(&(meta.dev(), meta.ino())) {
+            self.lock_next().push(prev.clone());
+        }
+    }
+
+    fn lock_next(&self) -> std::sync::MutexGuard<'_, Vec<FileState>> {
+        // A worker that panicked while pushing left a whole Vec behind.
+        self.next.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes this run's state atomically: a temp file in the same
+    /// directory, fsync, rename over the old one, fsync the directory.
+    pub fn save(self, reported: HashSet<String>) -> anyhow::Result<()> {
+        let name = self.path.display().to_string();
+        let mut files = self.next.into_inner().unwrap_or_else(|p| p.into_inner());
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        files.dedup_by_key(|f| (f.dev, f.ino));
+        let mut reported: Vec<String> = reported.into_iter().collect();
+        reported.sort_unstable();
+        let state = StateFile {
+            leaksweep_state: VERSION,
+            files,
+            reported,
+        };
+        let dir = match self.path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let write = || -> io::Result<()> {
+            let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
+            serde_json::to_writer(&mut tmp, &state)?;
+            tmp.write_all(b"\n")?;
+            tmp.as_file().sync_all()?;
+            tmp.persist(&self.path).map_err(|e| e.error)?;
+            File::open(&dir)?.sync_all()
+        };
+        write().map_err(|e| anyhow::anyhow!("{name}: cannot write the state: {e}"))
+    }
+}
+
+/// The entry for a file, given its metadata and first bytes.
+pub fn entry(
+    path: &str,
+    meta: &Metadata,
+    head: &[u8],
+    scanned: u64,
+    lines: u64,
+    whole: bool,
+) -> FileState {
+    let head = &head[..head.len().min(HEAD_HASHED)];
+    FileState {
+        path: path.to_owned(),
+        dev: meta.dev(),
+        ino: meta.ino(),
+        head: hash(head),
+        head_len: head.len(),
+        size: meta.len(),
+        scanned,
+        lines,
+        whole,
+    }
+}
+
+fn hash(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -1,0 +1,249 @@
+//! `--state`: cron runs that scan only what is new, follow logrotate in its
+//! forms, report each secret once, and never advance past what they read.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+
+use crate::tokens;
+use crate::util::{Env, Rng, Run};
+
+/// Distinct, format-valid GitHub tokens.
+fn tokens(n: usize) -> Vec<String> {
+    let mut rng = Rng::new(0x57a7e);
+    (0..n)
+        .map(|_| tokens::github_classic(&mut rng, "ghp"))
+        .collect()
+}
+
+fn line(token: &str) -> String {
+    format!("10.0.0.7 - - [01/May/2024:12:00:00 +0000] \"GET /api?access_token={token} HTTP/1.1\" 200 17\n")
+}
+
+const CLEAN: &str = "10.0.0.8 - - [01/May/2024:12:00:01 +0000] \"GET /health HTTP/1.1\" 200 2\n";
+
+fn append(env: &Env, rel: &str, text: &str) {
+    let mut f = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(env.path(rel))
+        .expect("open for append");
+    f.write_all(text.as_bytes()).expect("append");
+}
+
+/// `leaksweep scan --state state.json --format jsonl --quiet PATHS`.
+fn cron(env: &Env, paths: &[&str]) -> Run {
+    let mut args = vec![
+        "scan",
+        "--state",
+        "state.json",
+        "--format",
+        "jsonl",
+        "--quiet",
+    ];
+    args.extend_from_slice(paths);
+    env.run(&args)
+}
+
+/// (path, line, the token's index) of each finding.
+fn found(run: &Run, all: &[String]) -> Vec<(String, u64, usize)> {
+    let mut v: Vec<(String, u64, usize)> = run
+        .findings()
+        .iter()
+        .map(|f| {
+            let fp = f.fingerprint.clone();
+            let i = all
+                .iter()
+                .position(|t| crate::util::sha256_hex(t) == fp)
+                .unwrap_or_else(|| run.fail(format!("finding of an unknown secret: {f:?}")));
+            (f.path.clone(), f.line.unwrap_or(0), i)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn appended_lines_only_are_scanned_and_numbered_on() {
+    let t = tokens(3);
+    let env = Env::new();
+    // Big enough to be memory-mapped (small files take another path, which
+    // the other tests use).
+    let n = 40_000u64;
+    env.write(
+        "app.log",
+        format!("{}{}", CLEAN.repeat(n as usize), line(&t[0])),
+    );
+    let run = cron(&env, &["app.log"]);
+    run.check_eq(
+        found(&run, &t),
+        vec![("app.log".into(), n + 1, 0)],
+        "first run",
+    );
+    run.expect_code(1);
+
+    let run = cron(&env, &["app.log"]);
+    run.check_eq(found(&run, &t), vec![], "nothing new");
+    run.expect_code(0);
+
+    append(&env, "app.log", &format!("{CLEAN}{}{CLEAN}", line(&t[1])));
+    // Without --quiet, for the summary: only the appended bytes were read.
+    let run = env.run(&[
+        "scan",
+        "--state",
+        "state.json",
+        "--format",
+        "jsonl",
+        "app.log",
+    ]);
+    run.check_eq(
+        found(&run, &t),
+        vec![("app.log".into(), n + 3, 1)],
+        "appended",
+    );
+    run.expect_stderr_line(&["leaksweep: 1 inputs, 0.0 MB in "]);
+    run.expect_code(1);
+
+    // A line being written when the run came is read again when whole; a
+    // secret already reported in it is not reported twice.
+    append(&env, "app.log", &line(&t[2])[..70]);
+    let run = cron(&env, &["app.log"]);
+    run.check_eq(found(&run, &t), vec![], "a partial line");
+    append(&env, "app.log", &line(&t[2])[70..]);
+    let run = cron(&env, &["app.log"]);
+    run.check_eq(
+        found(&run, &t),
+        vec![("app.log".into(), n + 5, 2)],
+        "the line completed",
+    );
+}
+
+#[test]
+fn logrotate_rename_copytruncate_compress_and_delete() {
+    let t = tokens(6);
+    let env = Env::new();
+    env.write("app.log", format!("{CLEAN}{}", line(&t[0])));
+    cron(&env, &["app.log"]).expect_code(1);
+
+    // Written after the last run, then renamed: read on from where the last
+    // run stopped. The new file is read from its start.
+    append(&env, "app.log", &line(&t[1]));
+    fs::rename(env.path("app.log"), env.path("app.log.1")).expect("rotate");
+    env.write("app.log", line(&t[2]));
+    let run = cron(&env, &["app.log", "app.log.1"]);
+    run.check_eq(
+        found(&run, &t),
+        vec![("app.log".into(), 1, 2), ("app.log.1".into(), 3, 1)],
+        "after a rename",
+    );
+
+    // copytruncate: the file shrinks and starts over; read from its start.
+    fs::write(env.path("app.log"), format!("{CLEAN}{}", line(&t[3]))).expect("truncate");
+    let run = cron(&env, &["app.log", "app.log.1"]);
+    run.check_eq(
+        found(&run, &t),
+        vec![("app.log".into(), 2, 3)],
+        "after copytruncate",
+    );
+
+    // The rotated file compressed: its secrets were reported already.
+    let raw = fs::read(env.path("app.log.1")).expect("read");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&raw).expect("gzip");
+    env.write("app.log.2.gz", gz.finish().expect("gzip"));
+    fs::remove_file(env.path("app.log.1")).expect("remove");
+    let run = cron(&env, &["app.log", "app.log.2.gz"]);
+    run.check_eq(found(&run, &t), vec![], "after compression");
+    run.expect_code(0);
+
+    // A new secret in the archive shows up once; the deleted file is gone
+    // from the state.
+    append(&env, "app.log", &line(&t[4]));
+    let run = cron(&env, &["app.log", "app.log.2.gz"]);
+    run.check_eq(
+        found(&run, &t),
+        vec![("app.log".into(), 3, 4)],
+        "new secret once",
+    );
+    let state = fs::read_to_string(env.path("state.json")).expect("state");
+    run.check(
+        !state.contains("app.log.1"),
+        "the deleted file left the state",
+    );
+    for token in &t {
+        run.check(
+            !state.contains(token.as_str()),
+            "no secret in the state file",
+        );
+    }
+}
+
+#[test]
+fn a_second_run_waits_for_no_one_and_a_bad_state_is_an_error() {
+    let t = tokens(1);
+    let env = Env::new();
+    env.write("app.log", line(&t[0]));
+    // Another run holds the lock: this one exits at once, state untouched.
+    let lock = fs::File::create(env.path("state.json.lock")).expect("lock file");
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor this test owns.
+    assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let run = cron(&env, &["app.log"]);
+    run.expect_code(3);
+    run.expect_stderr_line(&["leaksweep: ", "state.json", "another leaksweep run"]);
+    run.check(!env.path("state.json").exists(), "no state written");
+    drop(lock);
+
+    cron(&env, &["app.log"]).expect_code(1);
+    for bad in [
+        "{not json",
+        "{\"leaksweep_state\": 99, \"files\": [], \"reported\": []}",
+    ] {
+        let before = bad.to_string();
+        env.write("state.json", bad);
+        let run = cron(&env, &["app.log"]);
+        run.expect_code(2);
+        run.expect_stderr_line(&["leaksweep: ", "state.json"]);
+        run.check_eq(run.stdout(), String::new(), "nothing scanned");
+        let after = fs::read_to_string(env.path("state.json")).expect("state");
+        run.check_eq(after, before, "the bad state is left as it was");
+    }
+}
+
+#[test]
+fn an_input_with_an_error_does_not_advance() {
+    let t = tokens(2);
+    let env = Env::new();
+    // A gzip cut short: its first secret is reported, but the file is not
+    // recorded as read, so the next run reads it again (and reports
+    // nothing twice).
+    let mut text = line(&t[0]);
+    for i in 0..3000 {
+        text.push_str(&format!("{i} {CLEAN}"));
+    }
+    text.push_str(&line(&t[1]));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(text.as_bytes()).expect("gzip");
+    let gz = gz.finish().expect("gzip");
+    env.write("cut.log.gz", &gz[..gz.len() / 2]);
+    let run = cron(&env, &["cut.log.gz"]);
+    run.check_eq(
+        found(&run, &t),
+        vec![("cut.log.gz".into(), 1, 0)],
+        "before the cut",
+    );
+    run.expect_code(2);
+    let state = fs::read_to_string(env.path("state.json")).expect("state");
+    run.check(
+        !state.contains("cut.log.gz"),
+        "the cut file is not recorded",
+    );
+    // Repaired: read whole now; the secret before the cut is not repeated.
+    env.write("cut.log.gz", &gz);
+    let run = cron(&env, &["cut.log.gz"]);
+    run.check_eq(
+        found(&run, &t),
+        vec![("cut.log.gz".into(), 3002, 1)],
+        "repaired",
+    );
+    run.expect_code(1);
+}
