@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::fs::{File, Metadata};
 use std::io::{self, IsTerminal, Read, Seek, Write};
 use std::os::unix::fs::FileTypeExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -14,7 +14,8 @@ use anyhow::{bail, Context};
 use crossbeam_channel::{bounded, Receiver};
 use rayon::prelude::*;
 
-use crate::cli::{ColorArg, ConfidenceArg, FormatArg, RulesCommand, ScanArgs};
+use crate::baseline;
+use crate::cli::{BaselineArgs, ColorArg, ConfidenceArg, FormatArg, RulesCommand, ScanArgs};
 use crate::discover::{discover, display, Input};
 use crate::finding::{Confidence, Finding};
 use crate::messages::{self, io_cause, Messages};
@@ -58,6 +59,8 @@ impl Outcome {
 /// Resolved scan settings.
 struct Settings {
     format: Format,
+    /// `leaksweep baseline`: the file the findings go to, not stdout.
+    baseline_out: Option<PathBuf>,
     color: bool,
     min_confidence: Confidence,
     show_secrets: bool,
@@ -65,6 +68,28 @@ struct Settings {
 }
 
 pub fn scan(args: ScanArgs) -> anyhow::Result<Outcome> {
+    run(args, None)
+}
+
+/// `leaksweep baseline PATH... -o FILE`: a scan whose findings become a
+/// baseline file. Success is 0 whatever was found; an incomplete scan is
+/// still 2 (its baseline is written, but lacks what could not be read).
+pub fn baseline(args: BaselineArgs) -> anyhow::Result<Outcome> {
+    let scan = &args.scan;
+    if scan.state.is_some() || scan.baseline.is_some() || scan.format.is_some() {
+        bail!(Usage(
+            "baseline takes no --state, --baseline or --format: it writes its findings to -o FILE"
+                .into()
+        ));
+    }
+    let outcome = run(args.scan, Some(args.output))?;
+    Ok(Outcome {
+        findings: 0,
+        ..outcome
+    })
+}
+
+fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome> {
     let start = Instant::now();
     let rules = Rules::load(&args.rules)?;
     let engine = Engine::new(rules).context("building the keyword search")?;
@@ -76,6 +101,7 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Outcome> {
     }
     let stdout_tty = io::stdout().is_terminal();
     let settings = Settings {
+        baseline_out,
         format: match args.format {
             Some(FormatArg::Human) => Format::Human,
             Some(FormatArg::Json) => Format::Json,
@@ -112,6 +138,7 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Outcome> {
         }
         paths.push("-".into());
     }
+    let known = args.baseline.as_deref().map(baseline::load).transpose()?;
     let mut ledger = args.state.as_deref().map(Ledger::open).transpose()?;
     let seen = ledger.as_mut().map(Ledger::take_reported);
     let msgs = Messages::new(args.quiet);
@@ -119,7 +146,7 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Outcome> {
     let bytes = AtomicU64::new(0);
     let (tx, rx) = bounded::<Vec<Finding>>(64);
     let (counts, write_result, seen) = std::thread::scope(|s| {
-        let reporter = s.spawn(|| report(rx, &settings, engine.rules(), seen));
+        let reporter = s.spawn(|| report(rx, &settings, engine.rules(), known, seen));
         inputs.par_iter().for_each_init(
             || (tx.clone(), engine.clone()),
             |(tx, engine), input| {
@@ -169,7 +196,13 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Outcome> {
     });
     match write_result {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
-        Err(e) => return Err(anyhow::Error::new(e).context("writing findings to stdout")),
+        Err(e) => {
+            let to = match &settings.baseline_out {
+                Some(path) => format!("writing the baseline {}", path.display()),
+                None => "writing findings to stdout".into(),
+            };
+            return Err(anyhow::Error::new(e).context(to));
+        }
         // The state advances only once the findings are delivered.
         Ok(()) => {
             if let Some(ledger) = ledger {
@@ -187,24 +220,32 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Outcome> {
 }
 
 /// The reporter thread: writes every batch it receives, in order.
-/// With `--state`, `seen` holds the fingerprints reported so far: a secret
-/// among them is not reported again, and each new one is added.
+/// `known` holds a baseline's fingerprints, left out. With `--state`,
+/// `seen` holds the fingerprints reported so far: a secret among them is
+/// not reported again, and each new one is added.
 fn report(
     rx: Receiver<Vec<Finding>>,
     settings: &Settings,
     rules: &[Rule],
+    known: Option<HashSet<String>>,
     mut seen: Option<HashSet<String>>,
 ) -> (Counts, io::Result<()>, Option<HashSet<String>>) {
     let stdout = io::stdout().lock();
-    let mut reporter = Reporter::new(
-        settings.format,
-        io::BufWriter::new(stdout),
-        settings.color,
-        rules,
-    );
+    let mut reporter = match &settings.baseline_out {
+        Some(path) => Reporter::Baseline(baseline::Collect::new(path)),
+        None => Reporter::new(
+            settings.format,
+            io::BufWriter::new(stdout),
+            settings.color,
+            rules,
+        ),
+    };
     let mut counts = Counts::default();
     let mut result = reporter.begin();
     for mut batch in rx {
+        if let Some(known) = &known {
+            batch.retain(|f| !known.contains(&f.fingerprint));
+        }
         if let Some(seen) = &mut seen {
             batch.retain(|f| seen.insert(f.fingerprint.clone()));
         }

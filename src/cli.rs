@@ -17,6 +17,9 @@ pub struct Cli {
 pub enum Command {
     /// Scan files, directories or stdin for credentials.
     Scan(ScanArgs),
+    /// Write the fingerprints of the current findings (never the secrets)
+    /// to a baseline file, for `scan --baseline`.
+    Baseline(BaselineArgs),
     /// List the rules or check their examples.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -65,6 +68,11 @@ pub struct ScanArgs {
     /// last run with it, follow rotated logs, report each secret once.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+
+    /// Leave out the findings whose fingerprints FILE lists (written by
+    /// `leaksweep baseline`).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
 
     /// Decode archives and compressed streams nested at most this deep
     /// (each compression or archive layer counts one).
@@ -123,6 +131,16 @@ pub enum RulesCommand {
         /// Rule files or directories to check [default: the built-in rules].
         paths: Vec<PathBuf>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// The baseline file to write (replaced atomically).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: PathBuf,
+
+    #[command(flatten)]
+    pub scan: ScanArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -3,10 +3,11 @@
 //! The flow is one-way: `discover` (what to scan) → `source` (how to read
 //! it) → `scan` (keyword prefilter, rule regexes, `validate`) → `finding`
 //! (located, masked) → `report` (formats), with `messages` the only writer
-//! of diagnostics, `state` what earlier runs scanned, and `app` wiring the
-//! stages together.
+//! of diagnostics, `state` what earlier runs scanned, `baseline` what was
+//! accepted, and `app` wiring the stages together.
 
 pub mod app;
+pub mod baseline;
 pub mod cli;
 pub mod discover;
 pub mod finding;

@@ -13,6 +13,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan(args) => app::scan(args),
+        Command::Baseline(args) => app::baseline(args),
         Command::Rules(cmd) => app::rules(cmd),
     };
     match result {

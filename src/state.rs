@@ -201,20 +201,26 @@ impl Ledger {
             files,
             reported,
         };
-        let dir = match self.path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-            _ => PathBuf::from("."),
-        };
-        let write = || -> io::Result<()> {
-            let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
-            serde_json::to_writer(&mut tmp, &state)?;
-            tmp.write_all(b"\n")?;
-            tmp.as_file().sync_all()?;
-            tmp.persist(&self.path).map_err(|e| e.error)?;
-            File::open(&dir)?.sync_all()
-        };
-        write().map_err(|e| anyhow::anyhow!("{name}: cannot write the state: {e}"))
+        let mut bytes = serde_json::to_vec(&state)?;
+        bytes.push(b'\n');
+        replace_file(&self.path, &bytes)
+            .map_err(|e| anyhow::anyhow!("{name}: cannot write the state: {e}"))
     }
+}
+
+/// Replaces `path` with `bytes` atomically: a temp file in the same
+/// directory, fsync, rename over the old file, fsync the directory. A
+/// failure leaves the old file as it was.
+pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    File::open(&dir)?.sync_all()
 }
 
 /// The entry for a file, given its metadata and first bytes.

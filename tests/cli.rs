@@ -11,6 +11,8 @@ mod tokens;
 
 #[path = "cli/archives.rs"]
 mod archives;
+#[path = "cli/baseline.rs"]
+mod baseline;
 #[path = "cli/big.rs"]
 mod big;
 #[path = "cli/errors.rs"]

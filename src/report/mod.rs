@@ -51,6 +51,8 @@ pub enum Reporter<W: Write> {
     Json(json::Json<W>),
     Sarif(sarif::Sarif<W>),
     Csv(csv::Csv<W>),
+    /// `leaksweep baseline`: findings go to a baseline file.
+    Baseline(crate::baseline::Collect),
 }
 
 impl<W: Write> Reporter<W> {
@@ -71,6 +73,7 @@ impl<W: Write> Reporter<W> {
             Reporter::Json(j) => j.begin(),
             Reporter::Sarif(s) => s.begin(),
             Reporter::Csv(c) => c.begin(),
+            Reporter::Baseline(_) => Ok(()),
         }
     }
 
@@ -80,6 +83,10 @@ impl<W: Write> Reporter<W> {
             Reporter::Json(j) => j.batch(findings),
             Reporter::Sarif(s) => s.batch(findings),
             Reporter::Csv(c) => c.batch(findings),
+            Reporter::Baseline(b) => {
+                b.batch(findings);
+                Ok(())
+            }
         }
     }
 
@@ -89,6 +96,7 @@ impl<W: Write> Reporter<W> {
             Reporter::Json(j) => j.finish(),
             Reporter::Sarif(s) => s.finish(),
             Reporter::Csv(c) => c.finish(),
+            Reporter::Baseline(b) => b.finish(),
         }
     }
 }
