@@ -16,6 +16,7 @@ use rayon::prelude::*;
 
 use crate::baseline;
 use crate::cli::{BaselineArgs, ColorArg, ConfidenceArg, FormatArg, RulesCommand, ScanArgs};
+use crate::config::Config;
 use crate::discover::{discover, display, Input};
 use crate::finding::{Confidence, Finding};
 use crate::messages::{self, io_cause, Messages};
@@ -91,8 +92,15 @@ pub fn baseline(args: BaselineArgs) -> anyhow::Result<Outcome> {
 
 fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome> {
     let start = Instant::now();
-    let rules = Rules::load(&args.rules)?;
-    let engine = Engine::new(rules).context("building the keyword search")?;
+    let config = Config::find(args.config.as_deref())?;
+    let mut rules = Rules::load(&args.rules)?;
+    if let Some(c) = &config {
+        c.apply(&mut rules)?;
+    }
+    let mut engine = Engine::new(rules).context("building the keyword search")?;
+    if let Some(c) = &config {
+        engine.allow(c.allow.clone());
+    }
     if let Some(n) = args.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
@@ -138,11 +146,17 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
         }
         paths.push("-".into());
     }
-    let known = args.baseline.as_deref().map(baseline::load).transpose()?;
+    let mut known = args.baseline.as_deref().map(baseline::load).transpose()?;
+    if let Some(c) = &config {
+        known
+            .get_or_insert_with(HashSet::new)
+            .extend(c.ignore.iter().cloned());
+    }
     let mut ledger = args.state.as_deref().map(Ledger::open).transpose()?;
     let seen = ledger.as_mut().map(Ledger::take_reported);
     let msgs = Messages::new(args.quiet);
-    let inputs = discover(&paths, args.follow, &msgs);
+    let skip = |p: &Path| config.as_ref().is_some_and(|c| c.skips(p));
+    let inputs = discover(&paths, args.follow, &skip, &msgs);
     let bytes = AtomicU64::new(0);
     let (tx, rx) = bounded::<Vec<Finding>>(64);
     let (counts, write_result, seen) = std::thread::scope(|s| {

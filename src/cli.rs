@@ -74,6 +74,11 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
 
+    /// Config file (skip globs, disabled rules, ignored fingerprints,
+    /// allowed values, entropy bounds) [default: ./leaksweep.toml if any].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     /// Decode archives and compressed streams nested at most this deep
     /// (each compression or archive layer counts one).
     #[arg(long, default_value_t = 4, value_name = "N",

@@ -21,16 +21,26 @@ pub enum Input {
 }
 
 /// Expands `paths` into inputs, reporting unreadable paths and skips.
-pub fn discover(paths: &[PathBuf], follow_links: bool, msgs: &Messages) -> Vec<Input> {
+/// Paths for which `skip` is true (the config's globs) are left out
+/// quietly, and a skipped directory is not walked.
+pub fn discover(
+    paths: &[PathBuf],
+    follow_links: bool,
+    skip: &dyn Fn(&Path) -> bool,
+    msgs: &Messages,
+) -> Vec<Input> {
     let mut inputs = Vec::new();
     for path in paths {
         if path.as_os_str() == "-" {
             inputs.push(Input::Stdin);
             continue;
         }
+        if skip(path) {
+            continue;
+        }
         match fs::metadata(path) {
             Err(e) => msgs.error(&display(path), io_cause(&e)),
-            Ok(m) if m.is_dir() => walk(path, follow_links, msgs, &mut inputs),
+            Ok(m) if m.is_dir() => walk(path, follow_links, skip, msgs, &mut inputs),
             Ok(m) if m.is_file() || m.file_type().is_fifo() => {
                 inputs.push(Input::File(path.clone()))
             }
@@ -40,10 +50,18 @@ pub fn discover(paths: &[PathBuf], follow_links: bool, msgs: &Messages) -> Vec<I
     inputs
 }
 
-fn walk(root: &Path, follow_links: bool, msgs: &Messages, inputs: &mut Vec<Input>) {
+fn walk(
+    root: &Path,
+    follow_links: bool,
+    skip: &dyn Fn(&Path) -> bool,
+    msgs: &Messages,
+    inputs: &mut Vec<Input>,
+) {
     let walker = WalkDir::new(root)
         .follow_links(follow_links)
-        .sort_by_file_name();
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !skip(e.path()));
     for entry in walker {
         let entry = match entry {
             Ok(e) => e,
@@ -101,6 +119,7 @@ mod tests {
         let got = discover(
             &[d.path().to_path_buf(), d.path().join("missing")],
             false,
+            &|_| false,
             &msgs,
         );
         assert_eq!(
@@ -120,7 +139,27 @@ mod tests {
         std::os::unix::fs::symlink(d.path().join("a.log"), d.path().join("link.log"))
             .expect("symlink");
         let msgs = Messages::new(true);
-        assert_eq!(discover(&[d.path().to_path_buf()], false, &msgs).len(), 1);
-        assert_eq!(discover(&[d.path().to_path_buf()], true, &msgs).len(), 2);
+        let none = |_: &Path| false;
+        assert_eq!(
+            discover(&[d.path().to_path_buf()], false, &none, &msgs).len(),
+            1
+        );
+        assert_eq!(
+            discover(&[d.path().to_path_buf()], true, &none, &msgs).len(),
+            2
+        );
+    }
+
+    #[test]
+    fn skipped_paths_and_directories_are_left_out() {
+        let d = tempfile::tempdir().expect("tempdir");
+        fs::create_dir(d.path().join("vendor")).expect("mkdir");
+        fs::write(d.path().join("vendor/x.log"), "x").expect("write");
+        fs::write(d.path().join("a.log"), "a").expect("write");
+        fs::write(d.path().join("b.log"), "b").expect("write");
+        let msgs = Messages::new(true);
+        let skip = |p: &Path| p.ends_with("vendor") || p.ends_with("b.log");
+        let got = discover(&[d.path().to_path_buf()], false, &skip, &msgs);
+        assert_eq!(got, vec![Input::File(d.path().join("a.log"))]);
     }
 }

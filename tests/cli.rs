@@ -15,6 +15,8 @@ mod archives;
 mod baseline;
 #[path = "cli/big.rs"]
 mod big;
+#[path = "cli/config.rs"]
+mod config;
 #[path = "cli/errors.rs"]
 mod errors;
 #[path = "cli/exit_status.rs"]

@@ -59,6 +59,8 @@ pub struct Engine {
     /// out of the keyword search, whose SIMD screen is only as selective as
     /// its shortest pattern, and found with memchr / memmem instead.
     short: Vec<ShortKeyword>,
+    /// Secret values passed over (the config's `allow`).
+    allow: Vec<regex_automata::meta::Regex>,
     /// Longest distance, in bytes, that a match may reach from its keyword:
     /// the overlap chunked and streamed scans keep.
     reach: usize,
@@ -138,12 +140,18 @@ impl Engine {
             pattern_rules,
             pattern_reach,
             short,
+            allow: Vec::new(),
             reach,
         })
     }
 
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// Passes over every secret one of `regexes` finds a match in.
+    pub fn allow(&mut self, regexes: Vec<regex_automata::meta::Regex>) {
+        self.allow = regexes;
     }
 
     /// Length of the public prefix of `secret` for rule `r`, which
@@ -292,7 +300,8 @@ impl Engine {
             rule.regex.search_captures(&exact, caps);
             if let (Some(whole), Some(secret)) = (caps.get_match(), caps.get_group(1)) {
                 let (ss, se) = (secret.start, secret.end);
-                if own.contains(&ss) && ss < se {
+                let allowed = || self.allow.iter().any(|a| a.is_match(&hay[ss..se]));
+                if own.contains(&ss) && ss < se && !allowed() {
                     if let Some(outcome) =
                         validate::validate(&rule.checks, &hay[ss..se], &hay[whole.range()])
                     {

@@ -1,0 +1,91 @@
+//! `leaksweep.toml`: skip globs, disabled rules, ignored fingerprints,
+//! allowed values and entropy bounds, from the current directory or
+//! `--config`.
+
+use crate::tokens;
+use crate::util::{sha256_hex, Env, Rng};
+
+fn line(token: &str) -> String {
+    format!("2024-05-01T12:00:00Z INFO deploy: using token {token} for the registry\n")
+}
+
+#[test]
+fn the_config_in_the_current_directory_filters_the_scan() {
+    let mut rng = Rng::new(0xc0f1);
+    let t: Vec<String> = (0..5)
+        .map(|_| tokens::github_classic(&mut rng, "ghp"))
+        .collect();
+    let jwt = tokens::family(7, "jwt_in_authorization_bearer");
+    let env = Env::new();
+    env.write(
+        "a.log",
+        format!("{}{}{}", line(&t[0]), line(&t[1]), line(&t[2])),
+    );
+    env.write("vendor/x.log", line(&t[3]));
+    env.write("web/app.min.js", line(&t[4]));
+    env.write("j.log", &jwt.text);
+    let plain = env.run(&["scan", "--format", "jsonl", "."]);
+    plain.check_eq(plain.findings().len(), 6, "without a config");
+
+    env.write(
+        "leaksweep.toml",
+        format!(
+            "skip = ['vendor', '*.min.js']\n\
+             disable = ['jwt', 'http-bearer-token']\n\
+             ignore = ['{}']\n\
+             allow = ['{}$']\n",
+            sha256_hex(&t[1]),
+            &t[2][20..],
+        ),
+    );
+    let run = env.run(&["scan", "--format", "jsonl", "."]);
+    let got: Vec<(String, String)> = run
+        .findings()
+        .into_iter()
+        .map(|f| (f.path, f.fingerprint))
+        .collect();
+    run.check_eq(
+        got,
+        vec![("./a.log".into(), sha256_hex(&t[0]))],
+        "with the config",
+    );
+    run.expect_code(1);
+}
+
+#[test]
+fn an_explicit_config_must_exist_and_be_right() {
+    let mut rng = Rng::new(0xc0f2);
+    let t = tokens::github_classic(&mut rng, "ghp");
+    let env = Env::new();
+    env.write("a.log", line(&t));
+    // No rule can pass a bound of 8 bits per character.
+    env.write("strict.toml", "[entropy]\ngithub-pat-classic = 8.0\n");
+    let run = env.run(&[
+        "scan",
+        "--config",
+        "strict.toml",
+        "--format",
+        "jsonl",
+        "a.log",
+    ]);
+    run.check_eq(run.findings().len(), 0, "entropy bound raised");
+    run.expect_code(0);
+
+    for (file, text, cause) in [
+        ("typo.toml", "skpi = ['x']\n", "skpi"),
+        (
+            "rule.toml",
+            "disable = ['github-pat-clasic']\n",
+            "github-pat-clasic",
+        ),
+    ] {
+        env.write(file, text);
+        let run = env.run(&["scan", "--config", file, "a.log"]);
+        run.expect_code(2);
+        run.expect_stderr_line(&["leaksweep: ", file, cause]);
+        run.check_eq(run.stdout(), String::new(), "nothing scanned");
+    }
+    let run = env.run(&["scan", "--config", "missing.toml", "a.log"]);
+    run.expect_code(2);
+    run.expect_stderr_line(&["leaksweep: ", "missing.toml"]);
+}
