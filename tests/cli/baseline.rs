@@ -6,7 +6,8 @@ use std::fs;
 use crate::tokens;
 use crate::util::{sha256_hex, Env, Rng};
 
-fn line(token: &str) -> String {
+/// A log line holding `token`, found by its prefix alone.
+pub fn line(token: &str) -> String {
     format!("2024-05-01T12:00:00Z INFO deploy: using token {token} for the registry\n")
 }
 

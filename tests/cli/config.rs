@@ -2,12 +2,9 @@
 //! allowed values and entropy bounds, from the current directory or
 //! `--config`.
 
+use crate::baseline::line;
 use crate::tokens;
 use crate::util::{sha256_hex, Env, Rng};
-
-fn line(token: &str) -> String {
-    format!("2024-05-01T12:00:00Z INFO deploy: using token {token} for the registry\n")
-}
 
 #[test]
 fn the_config_in_the_current_directory_filters_the_scan() {

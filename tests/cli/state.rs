@@ -247,3 +247,47 @@ fn an_input_with_an_error_does_not_advance() {
     );
     run.expect_code(1);
 }
+
+#[test]
+fn a_run_killed_midway_leaves_the_last_state_and_loses_nothing() {
+    let t = tokens(2);
+    let env = Env::new();
+    env.write("app.log", line(&t[0]));
+    cron(&env, &["app.log"]).expect_code(1);
+    let before = fs::read(env.path("state.json")).expect("state");
+
+    // The next run reads the appended line, then blocks on a FIFO no one
+    // writes to, and is killed there.
+    append(&env, "app.log", &line(&t[1]));
+    let fifo = std::ffi::CString::new(env.path("stuck").into_os_string().into_encoded_bytes())
+        .expect("path");
+    // SAFETY: mkfifo with a NUL-terminated path this test owns.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0, "mkfifo");
+    let args = [
+        "scan",
+        "--state",
+        "state.json",
+        "--format",
+        "jsonl",
+        "app.log",
+        "stuck",
+    ];
+    let run = env.run_while(&args, |pid| {
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        // SAFETY: signals the child this test started.
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    });
+    run.check(run.code().is_none(), "the run was killed");
+    let after = fs::read(env.path("state.json")).expect("state");
+    run.check(after == before, "the state is the last run's");
+
+    // Rerun: the appended secret is reported, once.
+    let run = cron(&env, &["app.log"]);
+    run.check_eq(
+        found(&run, &t),
+        vec![("app.log".into(), 2, 1)],
+        "after the kill",
+    );
+    let run = cron(&env, &["app.log"]);
+    run.check_eq(found(&run, &t), vec![], "and not again");
+}
