@@ -291,3 +291,52 @@ fn a_run_killed_midway_leaves_the_last_state_and_loses_nothing() {
     let run = cron(&env, &["app.log"]);
     run.check_eq(found(&run, &t), vec![], "and not again");
 }
+
+#[test]
+fn two_concurrent_runs_the_second_exits_at_once() {
+    let t = tokens(1);
+    let env = Env::new();
+    env.write("app.log", line(&t[0]));
+    let fifo = std::ffi::CString::new(env.path("stuck").into_os_string().into_encoded_bytes())
+        .expect("path");
+    // SAFETY: mkfifo with a NUL-terminated path this test owns.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0, "mkfifo");
+    let mut second = None;
+    let args = [
+        "scan",
+        "--state",
+        "state.json",
+        "--quiet",
+        "app.log",
+        "stuck",
+    ];
+    // The first run holds the lock while it waits on the FIFO.
+    let first = env.run_while(&args, |pid| {
+        wait_until_locked(&env.path("state.json.lock"));
+        second = Some(cron(&env, &["app.log"]));
+        // SAFETY: signals the child this test started.
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    });
+    let second = second.expect("the second run ran");
+    second.expect_code(3);
+    second.expect_stderr_line(&["leaksweep: ", "another leaksweep run"]);
+    first.check(first.code().is_none(), "the first run was still running");
+    // Neither left a state: the first was killed, the second did nothing.
+    second.check(!env.path("state.json").exists(), "no state written");
+}
+
+/// Waits (up to 20 s) until some process holds the lock on `path`.
+fn wait_until_locked(path: &std::path::Path) {
+    use std::os::fd::AsRawFd;
+    for _ in 0..400 {
+        if let Ok(f) = fs::File::open(path) {
+            // SAFETY: flock on a descriptor this function owns.
+            let free = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
+            if !free {
+                return;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("{} was never locked", path.display());
+}
