@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::discover::{discover, display, Input};
 use crate::finding::{Confidence, Finding};
 use crate::messages::{self, io_cause, Messages};
-use crate::report::{Counts, Format, Reporter};
+use crate::report::{self, Counts, Format, Reporter};
 use crate::rules::{check, Rule, Rules};
 use crate::scan::chunk::{scan_reader, scan_slice, StreamError};
 use crate::scan::locate::{count_newlines, Origin};
@@ -62,6 +62,8 @@ struct Settings {
     format: Format,
     /// `leaksweep baseline`: the file the findings go to, not stdout.
     baseline_out: Option<PathBuf>,
+    /// `--group-by secret`.
+    group: bool,
     color: bool,
     min_confidence: Confidence,
     show_secrets: bool,
@@ -77,9 +79,13 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Outcome> {
 /// still 2 (its baseline is written, but lacks what could not be read).
 pub fn baseline(args: BaselineArgs) -> anyhow::Result<Outcome> {
     let scan = &args.scan;
-    if scan.state.is_some() || scan.baseline.is_some() || scan.format.is_some() {
+    if scan.state.is_some()
+        || scan.baseline.is_some()
+        || scan.format.is_some()
+        || scan.group_by.is_some()
+    {
         bail!(Usage(
-            "baseline takes no --state, --baseline or --format: it writes its findings to -o FILE"
+            "baseline takes no --state, --baseline, --format or --group-by: it writes its findings to -o FILE"
                 .into()
         ));
     }
@@ -110,6 +116,7 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
     let stdout_tty = io::stdout().is_terminal();
     let settings = Settings {
         baseline_out,
+        group: args.group_by.is_some(),
         format: match args.format {
             Some(FormatArg::Human) => Format::Human,
             Some(FormatArg::Json) => Format::Json,
@@ -136,6 +143,11 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
             max_ratio: args.max_ratio,
         },
     };
+    if settings.group && matches!(settings.format, Format::Sarif | Format::Csv) {
+        bail!(Usage(
+            "--group-by writes json, jsonl or human records, not sarif or csv".into()
+        ));
+    }
     let mut paths = args.paths.clone();
     if paths.is_empty() {
         if !stdin_is_data() {
@@ -247,6 +259,10 @@ fn report(
     let stdout = io::stdout().lock();
     let mut reporter = match &settings.baseline_out {
         Some(path) => Reporter::Baseline(baseline::Collect::new(path)),
+        None if settings.group => Reporter::Group(report::group::Group::new(
+            io::BufWriter::new(stdout),
+            settings.format,
+        )),
         None => Reporter::new(
             settings.format,
             io::BufWriter::new(stdout),

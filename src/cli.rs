@@ -74,6 +74,11 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
 
+    /// One record per distinct secret instead of one per finding: count,
+    /// files, hosts, first and last seen (json, jsonl or human).
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub group_by: Option<GroupBy>,
+
     /// Config file (skip globs, disabled rules, ignored fingerprints,
     /// allowed values, entropy bounds) [default: ./leaksweep.toml if any].
     #[arg(long, value_name = "FILE")]
@@ -146,6 +151,11 @@ pub struct BaselineArgs {
 
     #[command(flatten)]
     pub scan: ScanArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GroupBy {
+    Secret,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

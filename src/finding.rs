@@ -91,6 +91,11 @@ pub struct Finding {
     pub context: String,
     /// RFC 3339 expiry where the token itself says when it expires.
     pub expires: Option<String>,
+    /// When the line holding it was written (Unix seconds), by the line's
+    /// own timestamp. Not part of the JSON finding: `--group-by` uses it.
+    pub when: Option<i64>,
+    /// The host a syslog line names. Not part of the JSON finding.
+    pub host: Option<String>,
 }
 
 /// Lowercase hex SHA-256 of the secret bytes: lets a baseline or a second
@@ -123,6 +128,11 @@ pub fn rfc3339(unix: i64) -> Option<String> {
         secs % 3600 / 60,
         secs % 60
     ))
+}
+
+/// The calendar year (UTC) of Unix seconds.
+pub fn year_of(unix: i64) -> i64 {
+    civil_from_days(unix.div_euclid(86_400)).0
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's

@@ -27,6 +27,8 @@ mod false_positives;
 mod families;
 #[path = "cli/formats.rs"]
 mod formats;
+#[path = "cli/group.rs"]
+mod group;
 #[path = "cli/redaction.rs"]
 mod redaction;
 #[path = "cli/rules.rs"]

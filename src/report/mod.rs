@@ -4,6 +4,7 @@
 //! output never interleaves and stays grouped by input.
 
 pub mod csv;
+pub mod group;
 pub mod human;
 pub mod json;
 pub mod sarif;
@@ -53,6 +54,8 @@ pub enum Reporter<W: Write> {
     Csv(csv::Csv<W>),
     /// `leaksweep baseline`: findings go to a baseline file.
     Baseline(crate::baseline::Collect),
+    /// `--group-by secret`: one record per secret, at the end.
+    Group(group::Group<W>),
 }
 
 impl<W: Write> Reporter<W> {
@@ -73,7 +76,7 @@ impl<W: Write> Reporter<W> {
             Reporter::Json(j) => j.begin(),
             Reporter::Sarif(s) => s.begin(),
             Reporter::Csv(c) => c.begin(),
-            Reporter::Baseline(_) => Ok(()),
+            Reporter::Baseline(_) | Reporter::Group(_) => Ok(()),
         }
     }
 
@@ -87,6 +90,10 @@ impl<W: Write> Reporter<W> {
                 b.batch(findings);
                 Ok(())
             }
+            Reporter::Group(g) => {
+                g.batch(findings);
+                Ok(())
+            }
         }
     }
 
@@ -97,6 +104,7 @@ impl<W: Write> Reporter<W> {
             Reporter::Sarif(s) => s.finish(),
             Reporter::Csv(c) => c.finish(),
             Reporter::Baseline(b) => b.finish(),
+            Reporter::Group(g) => g.finish(),
         }
     }
 }
@@ -121,6 +129,8 @@ pub(crate) mod fixture {
             fingerprint: "ab".repeat(32),
             context: "GET /api?token=ghp_Xk12…(redacted) HTTP/1.1".into(),
             expires: None,
+            when: None,
+            host: None,
         }
     }
 }

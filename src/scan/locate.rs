@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use super::{Engine, RawMatch};
+use super::{stamp, Engine, RawMatch};
 use crate::finding::{fingerprint, rfc3339, Finding};
 use crate::redact;
 
@@ -81,12 +81,20 @@ pub fn findings(
     lines: &mut LineTracker,
     origin: &Origin,
 ) -> Vec<Finding> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
     owned
         .iter()
         .map(|m| {
             lines.advance(hay, m.secret.start);
             let column = (m.secret.start as i64 - lines.line_start + 1) as u64;
-            build(engine, hay, base, m, all, lines.line, column, origin)
+            let mut f = build(engine, hay, base, m, all, lines.line, column, origin);
+            // The line up to the secret (from the buffer's start when the
+            // line began in an earlier one).
+            let start = usize::try_from(lines.line_start).unwrap_or(0);
+            (f.when, f.host) = stamp::of_line(&hay[start.min(m.secret.start)..m.secret.start], now);
+            f
         })
         .collect()
 }
@@ -125,6 +133,8 @@ fn build(
         fingerprint: fingerprint(secret),
         context: context(engine, hay, &m.secret, all, origin.show_secrets),
         expires: m.outcome.expires.and_then(rfc3339),
+        when: None,
+        host: None,
     }
 }
 

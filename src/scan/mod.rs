@@ -11,6 +11,7 @@
 pub mod chunk;
 mod keywords;
 pub mod locate;
+pub mod stamp;
 
 /// Keywords shorter than this many bytes are searched apart from the
 /// others (see [`Engine`]'s `short` field).
