@@ -272,12 +272,20 @@ fn report(
     };
     let mut counts = Counts::default();
     let mut result = reporter.begin();
+    // Grouped, every finding of a secret new to this run counts in its
+    // record: the run's fingerprints join `seen` at the end.
+    let mut fresh = HashSet::new();
     for mut batch in rx {
         if let Some(known) = &known {
             batch.retain(|f| !known.contains(&f.fingerprint));
         }
         if let Some(seen) = &mut seen {
-            batch.retain(|f| seen.insert(f.fingerprint.clone()));
+            if settings.group {
+                batch.retain(|f| !seen.contains(&f.fingerprint));
+                fresh.extend(batch.iter().map(|f| f.fingerprint.clone()));
+            } else {
+                batch.retain(|f| seen.insert(f.fingerprint.clone()));
+            }
         }
         for f in &batch {
             counts.add(f.confidence);
@@ -290,6 +298,9 @@ fn report(
     }
     if result.is_ok() {
         result = reporter.finish();
+    }
+    if let Some(seen) = &mut seen {
+        seen.extend(fresh);
     }
     (counts, result, seen)
 }
@@ -367,6 +378,17 @@ impl Scan<'_> {
                         self.remember(&meta, &head, None);
                         return Err(e);
                     }
+                    if (bytes.len() as u64) < len {
+                        self.fail(
+                            &self.origin.path.clone(),
+                            format_args!(
+                                "file shrank from {len} to {} bytes while being read (rotated or truncated?); rescan it",
+                                bytes.len()
+                            ),
+                        );
+                        self.remember(&meta, &head, None);
+                        return Ok(());
+                    }
                     let (found, mark) = self.slice(&bytes, start, lines);
                     self.bytes += (bytes.len() as u64).saturating_sub(start);
                     (self.send)(found);
@@ -419,7 +441,12 @@ impl Scan<'_> {
             f.line = f.line.map(|l| l + lines);
         }
         let mark = if self.ledger.is_some() {
-            let end = memchr::memrchr(b'\n', rest).map_or(0, |i| i + 1);
+            // The next run starts at a line start at least a match's reach
+            // before the end, so that a match still being written (a PEM
+            // block missing its END line) is seen whole, and owned, then.
+            // What it reads again twice is reported once, by fingerprint.
+            let keep = rest.len().saturating_sub(self.engine.overlap());
+            let end = memchr::memrchr(b'\n', &rest[..keep]).map_or(0, |i| i + 1);
             (
                 (from + end) as u64,
                 lines + count_newlines(&rest[..end]) as u64,

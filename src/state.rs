@@ -6,8 +6,9 @@
 //! rename is followed: `app.log` renamed to `app.log.1` is read on from
 //! where the last run stopped, and the new `app.log` from its start. A file
 //! that shrank (copytruncate), or whose first bytes changed, is read from
-//! its start. Plain text is scanned up to its end and recorded up to its
-//! last complete line, so a line being written is read again next time. A
+//! its start. Plain text is scanned up to its end and recorded up to a line
+//! start a match's reach before it, so a line or a PEM block being written
+//! is read again, whole, next time. A
 //! compressed or archived file is read whole, and not again while it is
 //! unchanged. Files not seen in a run are dropped from the state. The
 //! fingerprints of reported secrets are kept, so a secret is reported once
@@ -192,8 +193,10 @@ impl Ledger {
     pub fn save(self, reported: HashSet<String>) -> anyhow::Result<()> {
         let name = self.path.display().to_string();
         let mut files = self.next.into_inner().unwrap_or_else(|p| p.into_inner());
-        files.sort_by(|a, b| a.path.cmp(&b.path));
+        // One file reached by two names is one entry: the furthest read.
+        files.sort_by(|a, b| (a.dev, a.ino, b.scanned).cmp(&(b.dev, b.ino, a.scanned)));
         files.dedup_by_key(|f| (f.dev, f.ino));
+        files.sort_by(|a, b| a.path.cmp(&b.path));
         let mut reported: Vec<String> = reported.into_iter().collect();
         reported.sort_unstable();
         let state = StateFile {

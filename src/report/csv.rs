@@ -4,6 +4,10 @@
 //! or LF, or leading or trailing blanks is quoted, its quotes doubled. Rows
 //! end in CRLF, as the RFC has them, and are flushed one by one so a pipe
 //! sees them as they are found.
+//!
+//! Cells come from log text, and a spreadsheet runs a cell that starts
+//! with `=`, `+`, `-`, `@`, a tab or a CR as a formula: such a cell gets a
+//! leading `'` (OWASP's advice), except the path `-` of stdin.
 
 use std::io::{self, Write};
 
@@ -71,10 +75,19 @@ impl<W: Write> Csv<W> {
             if i > 0 {
                 self.out.write_all(b",")?;
             }
-            self.out.write_all(quote(&cell).as_bytes())?;
+            self.out.write_all(quote(&inert(&cell)).as_bytes())?;
         }
         self.out.write_all(b"\r\n")?;
         self.out.flush()
+    }
+}
+
+/// A cell a spreadsheet will not run as a formula.
+fn inert(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell != "-" && cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
     }
 }
 
@@ -119,5 +132,14 @@ mod tests {
         assert_eq!(quote("two\nlines"), "\"two\nlines\"");
         assert_eq!(quote(" padded"), "\" padded\"");
         assert_eq!(quote(""), "");
+    }
+
+    #[test]
+    fn formulas_are_made_inert() {
+        assert_eq!(inert("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(inert("-----BEGIN…(redacted)"), "'-----BEGIN…(redacted)");
+        assert_eq!(inert("@SUM(1)"), "'@SUM(1)");
+        assert_eq!(inert("-"), "-");
+        assert_eq!(inert("logs/a.log"), "logs/a.log");
     }
 }

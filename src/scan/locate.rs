@@ -92,8 +92,19 @@ pub fn findings(
             let mut f = build(engine, hay, base, m, all, lines.line, column, origin);
             // The line up to the secret (from the buffer's start when the
             // line began in an earlier one).
-            let start = usize::try_from(lines.line_start).unwrap_or(0);
-            (f.when, f.host) = stamp::of_line(&hay[start.min(m.secret.start)..m.secret.start], now);
+            let start = usize::try_from(lines.line_start)
+                .unwrap_or(0)
+                .min(m.secret.start);
+            let (when, host) = stamp::of_line(&hay[start..m.secret.start], now);
+            f.when = when;
+            // A "host" that is another secret on the line is no host.
+            f.host = host
+                .map(|h| start + h.start..start + h.end)
+                .filter(|h| {
+                    !all.iter()
+                        .any(|o| o.secret.start < h.end && h.start < o.secret.end)
+                })
+                .map(|h| String::from_utf8_lossy(&hay[h]).into_owned());
             f
         })
         .collect()

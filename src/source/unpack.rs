@@ -468,9 +468,9 @@ fn join(parent: Option<&str>, name: &str) -> String {
 }
 
 /// Most bytes a tar may spend on one member's headers: GNU long names,
-/// pax extensions, sparse maps and zero blocks. The tar crate reads a long
-/// name or a pax extension whole into memory; without a cap one hostile
-/// header could take all of it.
+/// pax extensions and sparse maps (zero blocks are free). The tar crate
+/// reads a long name or a pax extension whole into memory; without a cap
+/// one hostile header could take all of it.
 const TAR_HEADER_CAP: u64 = 4 << 20;
 
 /// The tar stream as the tar crate reads it, allowing `left` more bytes.
@@ -489,28 +489,47 @@ struct Metered<R> {
 
 impl<R: Read> Read for Metered<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // The tar crate reads a header as one 512-byte block; zero blocks
+        // (end markers, padding to the record size, however long) are
+        // free, so only headers with content count against the cap.
+        let block = buf.len() == 512;
         let left = self.left.get();
-        if left == 0 && !buf.is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                Broken {
-                    depth: self.depth,
-                    member: self.member.clone(),
-                    what: Some(Container::Tar),
-                    at: self.at,
-                    source: io::Error::other(format!(
-                        "a member's headers (long name, pax extension or sparse map) \
-                         take more than {} MiB",
-                        TAR_HEADER_CAP >> 20
-                    )),
-                },
-            ));
+        let most = if block {
+            512
+        } else {
+            buf.len().min(usize::try_from(left).unwrap_or(usize::MAX))
+        };
+        if most == 0 && !buf.is_empty() {
+            return Err(self.over_cap());
         }
-        let most = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
         let n = self.inner.read(&mut buf[..most])?;
-        self.left.set(left - n as u64);
         self.at += n as u64;
+        if !(block && buf[..n].iter().all(|b| *b == 0)) {
+            match left.checked_sub(n as u64) {
+                Some(rest) => self.left.set(rest),
+                None => return Err(self.over_cap()),
+            }
+        }
         Ok(n)
+    }
+}
+
+impl<R> Metered<R> {
+    fn over_cap(&self) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            Broken {
+                depth: self.depth,
+                member: self.member.clone(),
+                what: Some(Container::Tar),
+                at: self.at,
+                source: io::Error::other(format!(
+                    "a member's headers (long name, pax extension or sparse map) \
+                     take more than {} MiB",
+                    TAR_HEADER_CAP >> 20
+                )),
+            },
+        )
     }
 }
 

@@ -830,12 +830,27 @@ fn tar_long_names_are_read_and_an_oversized_header_ends_the_archive() {
     hostile.resize(hostile.len() + (5 << 20), b'n');
     hostile.extend(tar_as(TarFormat::Gnu, &[("c.log", &c.bytes)]));
 
+    // Zero blocks are no headers: a tar padded with 6 MiB of them is sound.
+    let mut padded = tar(&[("a.log", &a.bytes)]);
+    padded.resize(padded.len() + (6 << 20), 0);
     let env = Env::new();
     env.write("sound.tar", &sound);
     env.write("hostile.tar", &hostile);
+    env.write("padded.tar", &padded);
     let good = write_good(&env);
-    let run = env.run(&jsonl(&["--quiet", "sound.tar", "hostile.tar", GOOD]));
+    let run = env.run(&jsonl(&[
+        "--quiet",
+        "sound.tar",
+        "hostile.tar",
+        "padded.tar",
+        GOOD,
+    ]));
     let mut want = good;
+    want.extend(at(
+        "padded.tar",
+        Some("a.log"),
+        std::slice::from_ref(&a.want),
+    ));
     want.extend(at(
         "sound.tar",
         Some("a.log"),

@@ -355,6 +355,11 @@ fn csv_has_a_header_and_one_row_per_finding_with_the_json_values() {
         );
         let text = |v: &Option<u64>| v.map(|n| n.to_string()).unwrap_or_default();
         let got: Vec<Vec<String>> = rows[1..].to_vec();
+        // Cells a spreadsheet would run as formulas get a leading quote.
+        let inert = |c: String| match c.chars().next() {
+            Some('=' | '+' | '-' | '@' | '\t' | '\r') if c != "-" => format!("'{c}"),
+            _ => c,
+        };
         let jsonl: Vec<Vec<String>> = want
             .iter()
             .map(|f| {
@@ -377,6 +382,9 @@ fn csv_has_a_header_and_one_row_per_finding_with_the_json_values() {
                     f.context.clone(),
                     f.expires.clone().unwrap_or_default(),
                 ]
+                .into_iter()
+                .map(inert)
+                .collect()
             })
             .collect();
         run.check_eq(got, jsonl, format!("CSV rows (show secrets: {show})"));

@@ -78,3 +78,69 @@ fn one_record_per_secret_most_urgent_first() {
     let run = env.run(&["scan", "--group-by", "secret", "--format", "sarif", "."]);
     run.expect_code(2);
 }
+
+#[test]
+fn a_secret_in_the_host_field_is_no_host() {
+    let mut rng = Rng::new(0x9a10);
+    let c = tokens::github_classic(&mut rng, "ghp");
+    let d = tokens::github_classic(&mut rng, "ghp");
+    let env = Env::new();
+    env.write("syslog", format!("May  1 16:00:00 {c} app: token {d}\n"));
+    let run = env.run(&[
+        "scan",
+        "--group-by",
+        "secret",
+        "--format",
+        "jsonl",
+        "syslog",
+    ]);
+    let records = run.jsonl();
+    run.check_eq(records.len(), 2, "both secrets");
+    for r in &records {
+        run.check_eq(r["hosts"].clone(), serde_json::json!([]), "no host");
+    }
+    run.check(
+        !run.stdout().contains(c.as_str()),
+        "the first secret is not shown raw",
+    );
+}
+
+#[test]
+fn with_state_a_record_counts_every_finding_of_a_new_secret() {
+    let mut rng = Rng::new(0x9a11);
+    let a = tokens::github_classic(&mut rng, "ghp");
+    let b = tokens::github_classic(&mut rng, "ghp");
+    let env = Env::new();
+    env.write("x.log", format!("token {a}\ntoken {a}\n"));
+    let args = [
+        "scan",
+        "--state",
+        "s.json",
+        "--group-by",
+        "secret",
+        "--format",
+        "jsonl",
+        "x.log",
+    ];
+    let run = env.run(&args);
+    let counts: Vec<Option<u64>> = run.jsonl().iter().map(|r| r["count"].as_u64()).collect();
+    run.check_eq(counts, vec![Some(2)], "both findings of the new secret");
+    // Next run: the old secret again and a new one; only the new one.
+    std::fs::write(
+        env.path("x.log"),
+        format!("token {a}\ntoken {a}\ntoken {b}\ntoken {a}\n"),
+    )
+    .expect("rewrite");
+    let run = env.run(&args);
+    let got: Vec<(String, Option<u64>)> = run
+        .jsonl()
+        .iter()
+        .map(|r| {
+            (
+                r["fingerprint"].as_str().unwrap_or_default().to_string(),
+                r["count"].as_u64(),
+            )
+        })
+        .collect();
+    run.check_eq(got, vec![(sha256_hex(&b), Some(1))], "only the new secret");
+}

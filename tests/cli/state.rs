@@ -340,3 +340,29 @@ fn wait_until_locked(path: &std::path::Path) {
     }
     panic!("{} was never locked", path.display());
 }
+
+#[test]
+fn a_key_block_written_across_two_runs_is_found_whole() {
+    let mut rng = Rng::new(0x9e3);
+    let key = tokens::pem(&mut rng, "RSA PRIVATE KEY", "\n");
+    let half = key.len() / 2;
+    let cut = key[..half].rfind('\n').expect("a line break") + 1;
+    let env = Env::new();
+    // The first run sees the BEGIN line and half the body, no END line.
+    env.write("app.log", format!("{CLEAN}{}", &key[..cut]));
+    let run = cron(&env, &["app.log"]);
+    run.check_eq(run.findings().len(), 0, "half a key");
+    append(&env, "app.log", &format!("{}\n{CLEAN}", &key[cut..]));
+    let run = cron(&env, &["app.log"]);
+    let got: Vec<(String, Option<u64>)> = run
+        .findings()
+        .into_iter()
+        .map(|f| (f.rule, f.line))
+        .collect();
+    run.check_eq(
+        got,
+        vec![("private-key-pem".into(), Some(2))],
+        "the whole key",
+    );
+    run.expect_code(1);
+}
