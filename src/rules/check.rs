@@ -31,7 +31,7 @@ pub fn check(rules: &Rules) -> Vec<Failure> {
         failures.push(Failure {
             rule: "*".into(),
             source: "(all rules)".into(),
-            what: format!("keyword automaton does not build: {e}"),
+            what: format!("keyword search does not build: {e}"),
         });
     }
     failures
@@ -57,7 +57,7 @@ fn check_rule(rule: &Rule, failures: &mut Vec<Failure>) {
     let engine = match Engine::new(alone) {
         Ok(e) => e,
         Err(e) => {
-            fail(format!("keyword automaton does not build: {e}"));
+            fail(format!("keyword search does not build: {e}"));
             return;
         }
     };
@@ -223,7 +223,7 @@ counter_examples = ["demo_pwlmvrtz"]
             .collect();
         assert!(
             spellings.len() - short.len() <= 128,
-            "{} keyword spellings in the automaton",
+            "{} keyword spellings in the keyword search",
             spellings.len() - short.len()
         );
         assert!(short.len() <= 2, "too many short keywords: {short:?}");
@@ -271,9 +271,9 @@ counter_examples = ["demo_pwlmvrtz"]
     }
 
     /// Each example is still found when every built-in rule shares one
-    /// automaton (a keyword of another rule can hide an overlapping one) and
-    /// the overlap resolution keeps a finding at least as confident as the
-    /// rule's own.
+    /// keyword search (a keyword of another rule can hide an overlapping
+    /// one) and the overlap resolution keeps a finding at least as
+    /// confident as the rule's own.
     #[test]
     fn builtin_examples_survive_the_full_rule_set() {
         let rules = builtin();

@@ -533,7 +533,7 @@ pattern = '(x)'
     }
 
     #[test]
-    fn short_keywords_are_found_outside_the_automaton() {
+    fn short_keywords_are_found_apart_from_the_others() {
         let e = engine(
             r#"
 [[rule]]

@@ -102,7 +102,7 @@ fn a_directory_is_walked_recursively() {
 
 #[test]
 fn a_secret_is_reported_once_when_its_line_holds_several_keywords_of_its_rule() {
-    // Each line hits its rule's keyword automaton several times around one
+    // Each line hits its rule's keyword search several times around one
     // secret (a JWT even holds its keyword `eyJ` twice, and sits where the
     // bearer-token rule matches too).
     let mut rng = crate::util::Rng::new(11);
