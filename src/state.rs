@@ -28,7 +28,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+
+use crate::finding::fingerprint;
 
 /// Bytes at a file's start whose hash tells a file from a reused inode.
 pub const HEAD_HASHED: usize = 4096;
@@ -154,7 +155,8 @@ impl Ledger {
         let Some(prev) = self.prev.get(&(meta.dev(), meta.ino())) else {
             return Plan::Fresh;
         };
-        let same_start = head.len() >= prev.head_len && hash(&head[..prev.head_len]) == prev.head;
+        let same_start =
+            head.len() >= prev.head_len && fingerprint(&head[..prev.head_len]) == prev.head;
         if !same_start || meta.len() < prev.scanned {
             Plan::Fresh
         } else if prev.whole {
@@ -240,18 +242,11 @@ pub fn entry(
         path: path.to_owned(),
         dev: meta.dev(),
         ino: meta.ino(),
-        head: hash(head),
+        head: fingerprint(head),
         head_len: head.len(),
         size: meta.len(),
         scanned,
         lines,
         whole,
     }
-}
-
-fn hash(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }

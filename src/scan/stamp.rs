@@ -23,7 +23,7 @@ const MONTHS: [&str; 12] = [
 fn pattern() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        // Built from a fixed pattern: it compiles, or the tests fail.
+        // ok: a fixed pattern, not input; it compiles, or the unit tests fail.
         Regex::builder()
             .syntax(regex_automata::util::syntax::Config::new().utf8(false).unicode(false))
             .build(concat!(
