@@ -2,6 +2,7 @@
 //! parallel (rayon), send each input's findings to one reporter thread, and
 //! compute the outcome from (findings, incomplete).
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fs::{File, Metadata};
 use std::io::{self, IsTerminal, Read, Seek, Write};
@@ -19,6 +20,7 @@ use crate::cli::{BaselineArgs, ColorArg, ConfidenceArg, FormatArg, RulesCommand,
 use crate::config::Config;
 use crate::discover::{discover, display, Input};
 use crate::finding::{Confidence, Finding};
+use crate::har;
 use crate::messages::{self, io_cause, Messages};
 use crate::report::{self, Counts, Format, Reporter};
 use crate::rules::{check, Rule, Rules};
@@ -355,6 +357,16 @@ impl Scan<'_> {
                 unpack::file(file, c, self.limits, self);
                 self.remember(&meta, &head, Some((len, 0, true)));
             }
+            // A HAR is walked whole each time it changes.
+            Sniff::Text if har::sniff(&head) => {
+                if plan == Some(Plan::Unchanged) {
+                    self.remember(&meta, &head, None);
+                    return Ok(());
+                }
+                file.rewind()?;
+                self.har_file(&mut file, len, None)?;
+                self.remember(&meta, &head, Some((len, 0, true)));
+            }
             Sniff::Text => {
                 let (start, lines) = match plan {
                     Some(Plan::Resume { start, lines }) => (start, lines),
@@ -406,6 +418,55 @@ impl Scan<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Scans a HAR file of length `len` (`member` of this input, if in an
+    /// archive), mapped when large.
+    fn har_file(&mut self, file: &mut File, len: u64, member: Option<&str>) -> io::Result<()> {
+        let map = if len >= MAP_MIN {
+            Guarded::map(file, len)?
+        } else {
+            None
+        };
+        let Some(map) = map else {
+            let mut bytes = Vec::new();
+            file.take(len).read_to_end(&mut bytes)?;
+            self.har(member, &bytes);
+            return Ok(());
+        };
+        self.har(member, map.bytes());
+        if let Some(now) = map.truncated() {
+            self.fail(
+                &self.name(member),
+                format_args!(
+                    "file shrank from {len} to {now} bytes while being scanned; its findings are incomplete, rescan it"
+                ),
+            );
+        }
+        Ok(())
+    }
+
+    /// Scans a whole HAR (`member` of this input, if in an archive) held
+    /// in memory, and sends its findings. A HAR that is not valid JSON is
+    /// reported (the input is then incomplete) and the part that could
+    /// not be walked is scanned as text.
+    fn har(&mut self, member: Option<&str>, bytes: &[u8]) {
+        let origin = &member_origin(self.origin, member);
+        self.bytes += bytes.len() as u64;
+        let Some(scanned) = har::scan(self.engine, bytes, origin) else {
+            (self.send)(scan_slice(self.engine, bytes, origin));
+            return;
+        };
+        if let Some(b) = &scanned.broken {
+            self.fail(
+                &self.name(member),
+                format_args!(
+                    "HAR is not valid JSON: {} at line {}, byte {} (cut off mid-write?); scanned as plain text from byte {}",
+                    b.error.what, b.line, b.error.at, b.text_from
+                ),
+            );
+        }
+        (self.send)(scanned.findings);
     }
 
     /// Scans a mapped file from `start`, where line `lines + 1` begins.
@@ -529,17 +590,54 @@ impl Scan<'_> {
 
 impl Visit for Scan<'_> {
     fn text(&mut self, member: Option<&str>, reader: &mut dyn Read) -> io::Result<()> {
-        let owned;
-        let origin = match member {
-            None => self.origin,
-            Some(m) => {
-                owned = Origin {
-                    member: Some(m.to_owned()),
-                    ..self.origin.clone()
-                };
-                &owned
-            }
-        };
+        let mut head = Vec::with_capacity(HEAD);
+        if let Err(e) = (&mut *reader).take(HEAD as u64).read_to_end(&mut head) {
+            self.stream_text(member, &mut io::Cursor::new(head))?;
+            return Err(e);
+        }
+        if har::sniff(&head) {
+            return self.spooled_har(member, head, reader);
+        }
+        self.stream_text(member, &mut io::Cursor::new(head).chain(reader))
+    }
+
+    fn skip(&mut self, member: Option<&str>, why: &str) {
+        self.msgs.skip(&self.name(member), why);
+    }
+
+    fn error(&mut self, member: Option<&str>, cause: &dyn std::fmt::Display) {
+        self.fail(&self.name(member), cause);
+    }
+}
+
+impl Scan<'_> {
+    /// A HAR stream (stdin, a decompressed file, an archive member) is
+    /// walked whole: it is copied to an unlinked temporary file first,
+    /// which is mapped, so memory stays bounded whatever its size. A read
+    /// error ends the copy; what was read is still scanned.
+    fn spooled_har(
+        &mut self,
+        member: Option<&str>,
+        head: Vec<u8>,
+        reader: &mut dyn Read,
+    ) -> io::Result<()> {
+        let mut tmp = tempfile::tempfile().map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot create a temporary file to read the HAR from: {e}"),
+            )
+        })?;
+        tmp.write_all(&head)?;
+        let copied = io::copy(reader, &mut tmp);
+        let len = tmp.stream_position()?;
+        tmp.rewind()?;
+        self.har_file(&mut tmp, len, member)?;
+        copied.map(drop)
+    }
+
+    /// Scans a text stream to its end.
+    fn stream_text(&mut self, member: Option<&str>, reader: &mut dyn Read) -> io::Result<()> {
+        let origin = &member_origin(self.origin, member);
         let send = self.send;
         match scan_reader(self.engine, reader, origin, &mut |b| send(b)) {
             Ok(n) => {
@@ -552,13 +650,16 @@ impl Visit for Scan<'_> {
             }
         }
     }
+}
 
-    fn skip(&mut self, member: Option<&str>, why: &str) {
-        self.msgs.skip(&self.name(member), why);
-    }
-
-    fn error(&mut self, member: Option<&str>, cause: &dyn std::fmt::Display) {
-        self.fail(&self.name(member), cause);
+/// Who the findings of `member` of an input belong to.
+fn member_origin<'o>(origin: &'o Origin, member: Option<&str>) -> Cow<'o, Origin> {
+    match member {
+        None => Cow::Borrowed(origin),
+        Some(m) => Cow::Owned(Origin {
+            member: Some(m.to_owned()),
+            ..origin.clone()
+        }),
     }
 }
 

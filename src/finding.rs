@@ -60,7 +60,9 @@ impl Confidence {
 /// Where inside a HAR capture a finding sits (filled in by the HAR source).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HarLocation {
-    pub entry: u64,
+    /// 0-based index in `log.entries`; null for strings outside the
+    /// entries (`pages`, `creator`).
+    pub entry: Option<u64>,
     pub field: String,
 }
 
@@ -96,6 +98,9 @@ pub struct Finding {
     pub when: Option<i64>,
     /// The host a syslog line names. Not part of the JSON finding.
     pub host: Option<String>,
+    /// For a HAR finding, its entry's `METHOD URL`, secrets masked: the
+    /// human format shows it. Not part of the JSON finding.
+    pub request: Option<String>,
 }
 
 /// Lowercase hex SHA-256 of the secret bytes: lets a baseline or a second

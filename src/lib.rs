@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod discover;
 pub mod finding;
+pub mod har;
 pub mod messages;
 pub mod redact;
 pub mod report;

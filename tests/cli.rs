@@ -29,6 +29,8 @@ mod families;
 mod formats;
 #[path = "cli/group.rs"]
 mod group;
+#[path = "cli/har.rs"]
+mod har;
 #[path = "cli/redaction.rs"]
 mod redaction;
 #[path = "cli/rules.rs"]

@@ -49,7 +49,7 @@ impl<W: Write> Csv<W> {
             self.row([
                 f.path.clone(),
                 f.member.clone().unwrap_or_default(),
-                number(f.har.as_ref().map(|h| h.entry)),
+                number(f.har.as_ref().and_then(|h| h.entry)),
                 f.har.as_ref().map(|h| h.field.clone()).unwrap_or_default(),
                 number(f.line),
                 number(f.column),

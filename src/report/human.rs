@@ -71,6 +71,17 @@ impl<W: Write> Human<W> {
             line.push_str(&format!("  (expires {e})"));
         }
         writeln!(self.out, "{line}")?;
+        if let Some(h) = &f.har {
+            let entry = h.entry.map_or("-".to_string(), |e| e.to_string());
+            let mut at = format!(
+                "entry {entry}  {}",
+                crate::redact::escape(h.field.as_bytes())
+            );
+            if let Some(r) = &f.request {
+                at.push_str(&format!("  ({r})"));
+            }
+            writeln!(self.out, "  {:>10}  {}", "", self.paint("35", &at))?;
+        }
         let context = self.paint("2", &f.context);
         writeln!(self.out, "  {:>10}  {context}", "")
     }

@@ -131,6 +131,7 @@ pub(crate) mod fixture {
             expires: None,
             when: None,
             host: None,
+            request: None,
         }
     }
 }

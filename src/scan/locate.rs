@@ -110,8 +110,10 @@ pub fn findings(
         .collect()
 }
 
+/// One finding for match `m` of `hay` (whose byte 0 is stream offset
+/// `base`), at `line` and `column`.
 #[allow(clippy::too_many_arguments)]
-fn build(
+pub fn build(
     engine: &Engine,
     hay: &[u8],
     base: u64,
@@ -146,6 +148,7 @@ fn build(
         expires: m.outcome.expires.and_then(rfc3339),
         when: None,
         host: None,
+        request: None,
     }
 }
 
@@ -181,8 +184,30 @@ fn context(
     if start > 0 && hay[start - 1] != b'\n' {
         out.push('…');
     }
+    out.push_str(&masked(engine, hay, start..end, all, show));
+    if end < hay.len() && hay[end] != b'\n' {
+        out.push('…');
+    }
+    out
+}
+
+/// `hay[range]` escaped for display, every match of `all` (sorted by
+/// start) that lies within it masked unless `show`.
+pub fn masked(
+    engine: &Engine,
+    hay: &[u8],
+    range: Range<usize>,
+    all: &[RawMatch],
+    show: bool,
+) -> String {
+    let (start, end) = (range.start, range.end);
+    let first = all.partition_point(|m| m.secret.start < start);
+    let mut out = String::new();
     let mut at = start;
-    for m in all {
+    for m in &all[first..] {
+        if m.secret.start >= end {
+            break;
+        }
         if m.secret.start < at || m.secret.end > end {
             continue;
         }
@@ -196,9 +221,6 @@ fn context(
         at = m.secret.end;
     }
     out.push_str(&redact::escape(&hay[at..end]));
-    if end < hay.len() && hay[end] != b'\n' {
-        out.push('…');
-    }
     out
 }
 

@@ -368,7 +368,8 @@ fn csv_has_a_header_and_one_row_per_finding_with_the_json_values() {
                     f.member.clone().unwrap_or_default(),
                     f.har
                         .as_ref()
-                        .map(|h| h.entry.to_string())
+                        .and_then(|h| h.entry)
+                        .map(|e| e.to_string())
                         .unwrap_or_default(),
                     f.har.as_ref().map(|h| h.field.clone()).unwrap_or_default(),
                     text(&f.line),

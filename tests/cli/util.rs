@@ -360,7 +360,7 @@ pub struct Finding {
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Har {
-    pub entry: u64,
+    pub entry: Option<u64>,
     pub field: String,
 }
 

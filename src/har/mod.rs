@@ -1,0 +1,297 @@
+//! HAR captures, read structurally: which entry and which field (header,
+//! cookie, query parameter, body, WebSocket message) carried a secret.
+//!
+//! A HAR is recognised by content ([`sniff`]), walked without building a
+//! tree (`walk`, over the `json` tokenizer), its strings decoded and batched
+//! into one buffer (`piece`) that the ordinary engine scans; each match is
+//! then placed back in its entry and field, and in the file's raw bytes
+//! where it appears there literally.
+//!
+//! A capture cut off mid-write is common: what was walked whole keeps its
+//! HAR findings, and the rest of the file is scanned as plain text, so
+//! nothing is missed; the caller reports the input as incomplete.
+
+mod json;
+mod piece;
+mod walk;
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+
+use crate::finding::{Finding, HarLocation};
+use crate::scan::chunk::scan_slice;
+use crate::scan::locate::{self, count_newlines, Origin};
+use crate::scan::{stamp, Engine, RawMatch};
+pub use json::JsonError;
+use json::{Lexer, Tok};
+use piece::Batch;
+use walk::EntryInfo;
+
+/// Batched pieces are scanned once they fill this much (at the next
+/// entry's end).
+const FLUSH: usize = 1 << 20;
+
+/// Longest `METHOD URL` shown for a finding's entry.
+const REQUEST_SHOWN: usize = 200;
+
+/// Whether the first block of a text input is the start of a HAR: a JSON
+/// object with a member `log` whose value is an object.
+pub fn sniff(head: &[u8]) -> bool {
+    let mut lx = Lexer::new(head);
+    if lx.next() != Ok(Tok::ObjOpen) {
+        return false;
+    }
+    let mut depth = 1usize;
+    let mut key = true;
+    while let Ok(t) = lx.next() {
+        match t {
+            Tok::Str { span, .. } if depth == 1 && key => {
+                if &head[span] == b"log" {
+                    return lx.next() == Ok(Tok::Colon) && lx.next() == Ok(Tok::ObjOpen);
+                }
+                key = false;
+            }
+            Tok::Comma if depth == 1 => key = true,
+            Tok::ObjOpen | Tok::ArrOpen => depth += 1,
+            Tok::ObjClose | Tok::ArrClose => {
+                depth -= 1;
+                if depth == 0 {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// A HAR that stopped being valid JSON.
+#[derive(Debug)]
+pub struct Broken {
+    pub error: JsonError,
+    /// 1-based line of the error.
+    pub line: u64,
+    /// Where the plain-text scan of the rest began.
+    pub text_from: usize,
+}
+
+pub struct Scanned {
+    pub findings: Vec<Finding>,
+    pub broken: Option<Broken>,
+}
+
+/// Scans a whole HAR file. None: it is valid JSON but not a HAR after all
+/// (no `log.entries`), to be scanned as text.
+pub fn scan(engine: &Engine, raw: &[u8], origin: &Origin) -> Option<Scanned> {
+    let mut sc = Scanner {
+        engine,
+        origin,
+        raw,
+        findings: Vec::new(),
+        safe: 0,
+        committed: 0,
+    };
+    let mut batch = Batch::default();
+    let mut entries = Vec::new();
+    let walked = walk::walk(raw, &mut batch, &mut entries, &mut |b, e, pos| {
+        sc.commit(b, e, pos)
+    });
+    let broken = match walked {
+        Ok(true) => {
+            sc.flush(&mut batch, &mut entries);
+            None
+        }
+        Ok(false) => return None,
+        Err(error) => {
+            batch.truncate(sc.committed);
+            sc.flush(&mut batch, &mut entries);
+            let from = sc.safe;
+            sc.text(from);
+            let line = count_newlines(&raw[..error.at.min(raw.len())]) as u64 + 1;
+            Some(Broken {
+                error,
+                line,
+                text_from: from,
+            })
+        }
+    };
+    let mut findings = sc.findings;
+    place_lines(raw, &mut findings);
+    Some(Scanned { findings, broken })
+}
+
+struct Scanner<'a> {
+    engine: &'a Engine,
+    origin: &'a Origin,
+    raw: &'a [u8],
+    findings: Vec<Finding>,
+    /// The input up to here is walked whole and its pieces batched.
+    safe: usize,
+    /// Pieces in the batch up to the last commit.
+    committed: usize,
+}
+
+impl Scanner<'_> {
+    fn commit(&mut self, batch: &mut Batch, entries: &mut Vec<EntryInfo>, pos: usize) {
+        self.safe = pos;
+        self.committed = batch.pieces.len();
+        if batch.buf.len() >= FLUSH {
+            self.flush(batch, entries);
+        }
+    }
+
+    /// Scans the batch and turns its matches into findings.
+    fn flush(&mut self, batch: &mut Batch, entries: &mut Vec<EntryInfo>) {
+        self.committed = 0;
+        if batch.pieces.is_empty() {
+            batch.clear();
+            entries.clear();
+            return;
+        }
+        let hay = &batch.buf;
+        let mut all: Vec<RawMatch> = Vec::new();
+        self.engine.scan(hay, 0..hay.len(), &mut all);
+        // (piece, finding, raw bytes it stands for)
+        let mut found: Vec<(usize, Finding, Range<u64>)> = Vec::new();
+        for m in &all {
+            let i = batch
+                .pieces
+                .partition_point(|p| p.text.end < m.secret.start);
+            let Some(p) = batch.pieces.get(i) else {
+                continue;
+            };
+            // A match across two pieces is two strings' bytes: no secret.
+            if m.secret.start < p.text.start || m.secret.end > p.text.end {
+                continue;
+            }
+            let mut f = locate::build(self.engine, hay, 0, m, &all, 0, 0, self.origin);
+            f.line = None;
+            f.column = None;
+            f.offset = batch.raw_span(p, &m.secret);
+            f.har = Some(HarLocation {
+                entry: p.entry,
+                field: batch.field(p).to_owned(),
+            });
+            let region = match f.offset {
+                Some(o) => o..o + m.secret.len() as u64,
+                None => p.region.clone(),
+            };
+            found.push((i, f, region));
+        }
+        // A parameter seen both encoded and decoded is reported decoded:
+        // that is the secret's real value.
+        let decoded: Vec<(Option<u64>, &str, Range<u64>)> = found
+            .iter()
+            .filter(|(i, ..)| batch.pieces[*i].decoded)
+            .map(|(i, _, r)| {
+                let p = &batch.pieces[*i];
+                (p.entry, batch.field(p), r.clone())
+            })
+            .collect();
+        let mut once = HashSet::new();
+        let mut requests: HashMap<u64, (Option<String>, Option<i64>)> = HashMap::new();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        for (i, mut f, region) in found {
+            let p = &batch.pieces[i];
+            let field = batch.field(p);
+            let shadowed = !p.decoded
+                && decoded.iter().any(|(e, fd, r)| {
+                    *e == p.entry && *fd == field && r.start < region.end && region.start < r.end
+                });
+            if shadowed || !once.insert((p.entry, field.to_owned(), f.fingerprint.clone())) {
+                continue;
+            }
+            if let Some(e) = p.entry {
+                let (request, when) = requests
+                    .entry(e)
+                    .or_insert_with(|| self.request(batch, entries, &all, e, now));
+                f.request = request.clone();
+                f.when = *when;
+            }
+            self.findings.push(f);
+        }
+        batch.clear();
+        entries.clear();
+    }
+
+    /// An entry's `METHOD URL` (every secret in it masked) and start time.
+    fn request(
+        &self,
+        batch: &Batch,
+        entries: &[EntryInfo],
+        all: &[RawMatch],
+        entry: u64,
+        now: i64,
+    ) -> (Option<String>, Option<i64>) {
+        let Ok(i) = entries.binary_search_by_key(&entry, |e| e.entry) else {
+            return (None, None);
+        };
+        let info = &entries[i];
+        let when = info
+            .started
+            .as_ref()
+            .and_then(|s| stamp::of_line(&self.raw[s.clone()], now).0);
+        let url = info.url.map(|u| {
+            let text = batch.pieces[u].text.clone();
+            locate::masked(self.engine, &batch.buf, text, all, self.origin.show_secrets)
+        });
+        let method = info
+            .method
+            .as_ref()
+            .map(|m| crate::redact::escape(&self.raw[m.clone()]));
+        let request = match (method, url) {
+            (None, None) => None,
+            (m, u) => {
+                let mut s = format!("{} {}", m.unwrap_or_default(), u.unwrap_or_default());
+                if s.chars().count() > REQUEST_SHOWN {
+                    s = s.chars().take(REQUEST_SHOWN).collect();
+                    s.push('…');
+                }
+                Some(s.trim().to_owned())
+            }
+        };
+        (request, when)
+    }
+
+    /// Scans `raw[from..]` as plain text (the part of a broken HAR that
+    /// could not be walked).
+    fn text(&mut self, from: usize) {
+        let from = from.min(self.raw.len());
+        let start = memchr::memrchr(b'\n', &self.raw[..from]).map_or(0, |i| i + 1);
+        let lines = count_newlines(&self.raw[..start]) as u64;
+        for mut f in scan_slice(self.engine, &self.raw[start..], self.origin) {
+            f.offset = f.offset.map(|o| o + start as u64);
+            if f.offset.is_some_and(|o| o < from as u64) {
+                continue;
+            }
+            f.line = f.line.map(|l| l + lines);
+            self.findings.push(f);
+        }
+    }
+}
+
+/// Line and column of the findings placed in the raw file but not yet
+/// given a line, in one forward pass.
+fn place_lines(raw: &[u8], findings: &mut [Finding]) {
+    let mut order: Vec<(u64, usize)> = findings
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.line.is_none())
+        .filter_map(|(i, f)| f.offset.map(|o| (o, i)))
+        .collect();
+    order.sort_unstable();
+    let (mut pos, mut line, mut line_start) = (0usize, 1u64, 0usize);
+    for (offset, i) in order {
+        let to = usize::try_from(offset).map_or(raw.len(), |o| o.min(raw.len()));
+        let seg = &raw[pos..to];
+        line += count_newlines(seg) as u64;
+        if let Some(nl) = memchr::memrchr(b'\n', seg) {
+            line_start = pos + nl + 1;
+        }
+        pos = to;
+        findings[i].line = Some(line);
+        findings[i].column = Some((to - line_start) as u64 + 1);
+    }
+}

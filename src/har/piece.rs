@@ -1,0 +1,292 @@
+//! The text the scanner sees for a HAR: every string value, decoded, as a
+//! *piece* in one buffer, each piece on lines of its own. A piece remembers
+//! its entry, its field path and which of its bytes are raw bytes of the
+//! file unchanged, so a secret found in it can be placed in the file, or
+//! known to exist only after decoding.
+
+use std::ops::Range;
+
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::{alphabet, Engine as _};
+
+use super::json::{unescape, Seg};
+
+/// One scannable string.
+#[derive(Clone, Debug)]
+pub struct Piece {
+    /// Its text in [`Batch::buf`] (a `\n` follows it).
+    pub text: Range<usize>,
+    /// 0-based entry index; None for strings outside `log.entries`.
+    pub entry: Option<u64>,
+    /// Field path, in [`Batch::fields`].
+    pub field: Range<usize>,
+    /// Its runs of raw bytes, in [`Batch::segs`].
+    segs: Range<usize>,
+    /// The raw bytes of the file it was decoded from.
+    pub region: Range<u64>,
+    /// Percent- or base64-decoded from another piece or string.
+    pub decoded: bool,
+}
+
+#[derive(Default)]
+pub struct Batch {
+    pub buf: Vec<u8>,
+    pub pieces: Vec<Piece>,
+    segs: Vec<Seg>,
+    pub fields: String,
+}
+
+impl Batch {
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.pieces.clear();
+        self.segs.clear();
+        self.fields.clear();
+    }
+
+    /// Drops every piece after the first `pieces`.
+    pub fn truncate(&mut self, pieces: usize) {
+        let Some(last) = pieces.checked_sub(1).and_then(|i| self.pieces.get(i)) else {
+            self.clear();
+            return;
+        };
+        let (buf, segs, fields) = (last.text.end + 1, last.segs.end, last.field.end);
+        self.buf.truncate(buf);
+        self.segs.truncate(segs);
+        self.fields.truncate(fields);
+        self.pieces.truncate(pieces);
+    }
+
+    pub fn field(&self, p: &Piece) -> &str {
+        &self.fields[p.field.clone()]
+    }
+
+    /// Adds the JSON string `raw[span]`, decoded, after the synthetic
+    /// `prefix` (a header name, say, which gives the value its context).
+    /// Returns the piece's index.
+    pub fn string(
+        &mut self,
+        raw: &[u8],
+        span: Range<usize>,
+        escaped: bool,
+        prefix: &[u8],
+        entry: Option<u64>,
+        field: &str,
+    ) -> usize {
+        let start = self.buf.len();
+        self.buf.extend_from_slice(prefix);
+        let seg_start = self.segs.len();
+        if escaped {
+            unescape(raw, span.clone(), 0, &mut self.buf, &mut self.segs);
+        } else if !span.is_empty() {
+            self.segs.push(Seg {
+                at: self.buf.len(),
+                raw: span.start as u64,
+                len: span.len(),
+            });
+            self.buf.extend_from_slice(&raw[span.clone()]);
+        }
+        let region = span.start as u64..span.end as u64;
+        self.finish(start, seg_start, entry, field, region, false)
+    }
+
+    /// Adds `bytes` (decoded, with no raw runs) taken from `region`.
+    pub fn decoded(
+        &mut self,
+        bytes: &[u8],
+        entry: Option<u64>,
+        field: &str,
+        region: Range<u64>,
+    ) -> usize {
+        let start = self.buf.len();
+        self.buf.extend_from_slice(bytes);
+        let seg_start = self.segs.len();
+        self.finish(start, seg_start, entry, field, region, true)
+    }
+
+    /// Adds the percent-decoding (`+` as space) of `within`, a part of
+    /// piece `of`'s text, keeping the raw runs that survive decoding.
+    pub fn percent(&mut self, of: usize, within: Range<usize>) -> usize {
+        let src = self.pieces[of].clone();
+        let input = self.buf[within.clone()].to_vec();
+        let start = self.buf.len();
+        let seg_start = self.segs.len();
+        // The raw bytes this parameter spans, as far as they can be placed.
+        let mut region: Option<Range<u64>> = None;
+        let mut i = 0;
+        while i < input.len() {
+            let hex = |b: Option<&u8>| b.and_then(|b| (*b as char).to_digit(16));
+            match input[i] {
+                b'%' => {
+                    if let (Some(h), Some(l)) = (hex(input.get(i + 1)), hex(input.get(i + 2))) {
+                        self.buf.push((h * 16 + l) as u8);
+                        i += 3;
+                        continue;
+                    }
+                }
+                b'+' => {
+                    self.buf.push(b' ');
+                    i += 1;
+                    continue;
+                }
+                _ => {}
+            }
+            let at = self.buf.len();
+            self.buf.push(input[i]);
+            if let Some(raw) = self.raw_at(&src, within.start + i) {
+                let r = region.get_or_insert(raw..raw);
+                r.end = raw + 1;
+                match self.segs[seg_start..].last_mut() {
+                    Some(s) if s.at + s.len == at && s.raw + s.len as u64 == raw => s.len += 1,
+                    _ => self.segs.push(Seg { at, raw, len: 1 }),
+                }
+            }
+            i += 1;
+        }
+        let (entry, field) = (src.entry, self.fields[src.field.clone()].to_owned());
+        let region = region.unwrap_or(src.region);
+        self.finish(start, seg_start, entry, &field, region, true)
+    }
+
+    fn finish(
+        &mut self,
+        start: usize,
+        seg_start: usize,
+        entry: Option<u64>,
+        field: &str,
+        region: Range<u64>,
+        decoded: bool,
+    ) -> usize {
+        let end = self.buf.len();
+        self.buf.push(b'\n');
+        let f = self.fields.len();
+        self.fields.push_str(field);
+        self.pieces.push(Piece {
+            text: start..end,
+            entry,
+            field: f..self.fields.len(),
+            segs: seg_start..self.segs.len(),
+            region,
+            decoded,
+        });
+        self.pieces.len() - 1
+    }
+
+    /// The raw offset of buffer byte `at` of piece `p`, if that byte is a
+    /// raw byte unchanged.
+    fn raw_at(&self, p: &Piece, at: usize) -> Option<u64> {
+        let segs = &self.segs[p.segs.clone()];
+        let i = segs.partition_point(|s| s.at + s.len <= at);
+        segs.get(i)
+            .filter(|s| s.at <= at)
+            .map(|s| s.raw + (at - s.at) as u64)
+    }
+
+    /// Where the bytes `span` of piece `p` are in the file, when they are
+    /// raw bytes there, unchanged and contiguous.
+    pub fn raw_span(&self, p: &Piece, span: &Range<usize>) -> Option<u64> {
+        let segs = &self.segs[p.segs.clone()];
+        let i = segs.partition_point(|s| s.at + s.len <= span.start);
+        segs.get(i)
+            .filter(|s| s.at <= span.start && span.end <= s.at + s.len)
+            .map(|s| s.raw + (span.start - s.at) as u64)
+    }
+
+    /// Query-string or form parameters in `range` (of piece `of`) that
+    /// hold a percent escape or `+`, each added decoded as a piece.
+    pub fn decoded_params(&mut self, of: usize, range: Range<usize>) {
+        let mut at = range.start;
+        while at < range.end {
+            let end =
+                memchr::memchr2(b'&', b';', &self.buf[at..range.end]).map_or(range.end, |i| at + i);
+            if self.buf[at..end].iter().any(|&b| b == b'%' || b == b'+') {
+                self.percent(of, at..end);
+            }
+            at = end + 1;
+        }
+    }
+}
+
+/// Base64 bodies as HAR writers produce them: standard alphabet, padding
+/// optional, sometimes wrapped.
+pub fn base64_body(text: &[u8]) -> Option<Vec<u8>> {
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    let compact: Vec<u8>;
+    let text = if text.iter().any(u8::is_ascii_whitespace) {
+        compact = text
+            .iter()
+            .copied()
+            .filter(|b| !b.is_ascii_whitespace())
+            .collect();
+        &compact
+    } else {
+        text
+    };
+    LENIENT.decode(text).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_string_maps_to_its_raw_bytes() {
+        let raw = br#"{"value": "Bearer abc"}"#;
+        let mut b = Batch::default();
+        let p = b.string(
+            raw,
+            11..21,
+            false,
+            b"Authorization: ",
+            Some(3),
+            "request.headers.Authorization",
+        );
+        let piece = b.pieces[p].clone();
+        assert_eq!(&b.buf[piece.text.clone()], b"Authorization: Bearer abc");
+        let abc = piece.text.end - 3..piece.text.end;
+        assert_eq!(b.raw_span(&piece, &abc), Some(18));
+        let across = piece.text.start..piece.text.start + 20;
+        assert_eq!(
+            b.raw_span(&piece, &across),
+            None,
+            "prefix is not in the file"
+        );
+        assert_eq!(b.field(&piece), "request.headers.Authorization");
+    }
+
+    #[test]
+    fn percent_decoding_keeps_the_runs_it_did_not_change() {
+        let raw = br#""a=x%2By&b=plain""#;
+        let mut b = Batch::default();
+        let p = b.string(raw, 1..16, false, b"", None, "request.url");
+        let text = b.pieces[p].text.clone();
+        b.decoded_params(p, text);
+        assert_eq!(b.pieces.len(), 2, "only the escaped parameter is decoded");
+        let d = b.pieces[1].clone();
+        assert!(d.decoded);
+        assert_eq!(&b.buf[d.text.clone()], b"a=x+y");
+        let s = d.text.start;
+        assert_eq!(b.raw_span(&d, &(s..s + 3)), Some(1));
+        assert_eq!(b.raw_span(&d, &(s + 2..s + 5)), None, "spans the escape");
+        assert_eq!(b.raw_span(&d, &(s + 4..s + 5)), Some(7));
+    }
+
+    #[test]
+    fn base64_bodies_decode_wrapped_and_unpadded() {
+        assert_eq!(
+            base64_body(b"aGVsbG8gd29ybGQ=").as_deref(),
+            Some(&b"hello world"[..])
+        );
+        assert_eq!(
+            base64_body(b"aGVsbG8g\r\nd29ybGQ").as_deref(),
+            Some(&b"hello world"[..])
+        );
+        assert_eq!(base64_body(b"not base64!"), None);
+    }
+}

@@ -1,0 +1,544 @@
+//! HAR captures: recognised by content, walked field by field, each finding
+//! naming its entry and field path, and placed at the raw bytes of the file
+//! where the secret is written literally (null where it exists only after
+//! decoding). Every fixture is written here with synthetic tokens.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::Path;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde_json::json;
+
+use crate::tokens;
+use crate::util::{sha256_hex, Env, Finding, Rng, Run, ALNUM, B64URL, DIGITS};
+
+/// The secrets of the capture, one per field (two fields share one).
+struct Secrets {
+    url: String,
+    bearer: String,
+    api_key: String,
+    look_alike: String,
+    session: String,
+    query_key: String,
+    client_secret: String,
+    param: String,
+    jsession: String,
+    body: String,
+    redirect: String,
+    ws: String,
+    custom: String,
+    page: String,
+    refresh: String,
+}
+
+fn secrets() -> Secrets {
+    let mut rng = Rng::new(0x4a12);
+    let mut gh = || tokens::github_classic(&mut rng, "ghp");
+    let (url, param, body, redirect, custom, page) = (gh(), gh(), gh(), gh(), gh(), gh());
+    let mut rng = Rng::new(0x4a13);
+    let mut with = |c: char, n: usize| {
+        let s = rng.string(ALNUM, n);
+        format!("{}{c}{}", &s[..n / 2], &s[n / 2..])
+    };
+    Secrets {
+        url,
+        // A `/` that the capture writes escaped, as `\/`.
+        bearer: with('/', 40),
+        api_key: Rng::new(1).string(ALNUM, 32),
+        look_alike: Rng::new(2).string(ALNUM, 32),
+        session: Rng::new(3).string(B64URL, 43),
+        query_key: Rng::new(4).string(ALNUM, 32),
+        // A `+` and a `/`, percent-encoded in the form body and the URL.
+        client_secret: with('+', 30),
+        param,
+        jsession: Rng::new(5).string(b"0123456789ABCDEF", 32),
+        body,
+        redirect,
+        ws: tokens::slack_bot(&mut Rng::new(6)),
+        custom,
+        page,
+        refresh: with('/', 44),
+    }
+}
+
+fn pct(s: &str) -> String {
+    s.replace('+', "%2B").replace('/', "%2F")
+}
+
+fn capture(s: &Secrets) -> String {
+    let entry0 = json!({
+        "startedDateTime": "2024-05-14T09:12:44.123Z",
+        "time": 31.5,
+        "request": {
+            "method": "POST",
+            "url": format!("https://api.example.com/v1/token?access_token={}&page=2", s.url),
+            "httpVersion": "HTTP/1.1",
+            "headers": [
+                {"name": "Authorization", "value": format!("Bearer {}", s.bearer)},
+                {"name": "X-Api-Key", "value": s.api_key},
+                {"name": "X-Request-Id", "value": s.look_alike},
+                {"name": "ETag", "value": s.look_alike},
+            ],
+            "cookies": [{"name": "session", "value": s.session, "httpOnly": true}],
+            "queryString": [{"name": "api_key", "value": s.query_key}],
+            "postData": {
+                "text": format!("grant_type=client_credentials&client_id=web&client_secret={}", pct(&s.client_secret)),
+                "mimeType": "application/x-www-form-urlencoded",
+                "params": [{"name": "token", "value": s.param}],
+            },
+            "headersSize": -1,
+            "bodySize": 120,
+        },
+        "response": {
+            "status": 200,
+            "headers": [{"name": "Set-Cookie", "value": format!("JSESSIONID={}; Path=/; HttpOnly", s.jsession)}],
+            "cookies": [{"name": "JSESSIONID", "value": s.jsession}],
+            "content": {
+                "size": 60,
+                "text": STANDARD.encode(format!("{{\"access_token\":\"{}\"}}", s.body)),
+                "mimeType": "application/json",
+                "encoding": "base64",
+            },
+            "redirectURL": format!("https://app.example.com/cb?code={}", s.redirect),
+        },
+        "_webSocketMessages": [
+            {"type": "receive", "time": 1.5, "opcode": 1, "data": "{\"hello\":1}"},
+            {"type": "send", "time": 1.6, "opcode": 1, "data": format!("{{\"auth\":\"{}\"}}", s.ws)},
+        ],
+        "_custom": {"note": format!("debug {}", s.custom)},
+    });
+    let entry1 = json!({
+        "startedDateTime": "2024-05-14T09:12:45.000Z",
+        "request": {
+            "method": "GET",
+            "url": format!("https://api.example.com/feed?refresh_token={}", pct(&s.refresh)),
+            "headers": [],
+        },
+        "response": {"status": 204, "headers": [], "content": {"size": 0, "mimeType": "text/plain"}},
+    });
+    let har = json!({"log": {
+        "version": "1.2",
+        "creator": {"name": "WebInspector", "version": "537.36"},
+        "pages": [{"id": "page_1", "title": format!("https://app.example.com/?t={}", s.page)}],
+        "entries": [entry0, entry1],
+    }});
+    let text = serde_json::to_string_pretty(&har).expect("json");
+    // Some writers escape every '/'; this one does so in the bearer token.
+    text.replace(&s.bearer, &s.bearer.replace('/', "\\/"))
+}
+
+/// `scan --format jsonl PATH`, secrets shown or not.
+fn jsonl(env: &Env, path: &Path, show: bool) -> Run {
+    let mut args = vec![
+        "scan".as_ref(),
+        "--format".as_ref(),
+        "jsonl".as_ref(),
+        path.as_os_str(),
+    ];
+    if show {
+        args.push("--show-secrets".as_ref());
+    }
+    env.run(&args)
+}
+
+/// (entry, field, rule, fingerprint, literal in the file)
+type Seen = (Option<u64>, String, String, String, bool);
+
+fn want(s: &Secrets) -> Vec<Seen> {
+    let e = |entry: Option<u64>, field: &str, rule: &str, secret: &str, literal: bool| {
+        (
+            entry,
+            field.to_string(),
+            rule.to_string(),
+            sha256_hex(secret),
+            literal,
+        )
+    };
+    [
+        e(Some(0), "request.url", "github-pat-classic", &s.url, true),
+        e(
+            Some(0),
+            "request.headers.Authorization",
+            "http-bearer-token",
+            &s.bearer,
+            false,
+        ),
+        e(
+            Some(0),
+            "request.headers.X-Api-Key",
+            "http-api-key-header",
+            &s.api_key,
+            true,
+        ),
+        e(
+            Some(0),
+            "request.cookies.session",
+            "session-id-cookie",
+            &s.session,
+            true,
+        ),
+        e(
+            Some(0),
+            "request.queryString.api_key",
+            "api-key-assignment",
+            &s.query_key,
+            true,
+        ),
+        e(
+            Some(0),
+            "request.postData.text",
+            "secret-assignment",
+            &s.client_secret,
+            false,
+        ),
+        e(
+            Some(0),
+            "request.postData.params.token",
+            "github-pat-classic",
+            &s.param,
+            true,
+        ),
+        e(
+            Some(0),
+            "response.headers.Set-Cookie",
+            "java-session-id",
+            &s.jsession,
+            true,
+        ),
+        e(
+            Some(0),
+            "response.cookies.JSESSIONID",
+            "java-session-id",
+            &s.jsession,
+            true,
+        ),
+        e(
+            Some(0),
+            "response.content.text",
+            "github-pat-classic",
+            &s.body,
+            false,
+        ),
+        e(
+            Some(0),
+            "response.redirectURL",
+            "github-pat-classic",
+            &s.redirect,
+            true,
+        ),
+        e(
+            Some(0),
+            "_webSocketMessages[1].data",
+            "slack-bot-token",
+            &s.ws,
+            true,
+        ),
+        e(
+            Some(0),
+            "_custom.note",
+            "github-pat-classic",
+            &s.custom,
+            true,
+        ),
+        e(None, "pages[0].title", "github-pat-classic", &s.page, true),
+        e(
+            Some(1),
+            "request.url",
+            "token-assignment",
+            &s.refresh,
+            false,
+        ),
+    ]
+    .into_iter()
+    .collect()
+}
+
+fn seen(run: &Run, found: &[Finding]) -> Vec<Seen> {
+    found
+        .iter()
+        .map(|f| {
+            let har = f
+                .har
+                .clone()
+                .unwrap_or_else(|| run.fail(format!("finding without har: {f:?}")));
+            (
+                har.entry,
+                har.field,
+                f.rule.clone(),
+                f.fingerprint.clone(),
+                f.offset.is_some(),
+            )
+        })
+        .collect()
+}
+
+/// A literal finding's offset, line and column point at its secret's raw
+/// bytes; a decoded one has none of the three.
+fn check_places(run: &Run, bytes: &[u8], found: &[Finding]) {
+    for f in found {
+        match (f.offset, f.line, f.column) {
+            (Some(o), Some(line), Some(col)) => {
+                let o = o as usize;
+                run.check_eq(
+                    bytes.get(o..o + f.secret.len()),
+                    Some(f.secret.as_bytes()),
+                    format!("raw bytes at the offset of {:?}", f.har),
+                );
+                let before = &bytes[..o];
+                let nl = before.iter().filter(|&&b| b == b'\n').count() as u64;
+                let start = before
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |i| i + 1);
+                run.check_eq(
+                    (line, col),
+                    (nl + 1, (o - start + 1) as u64),
+                    "line and column",
+                );
+            }
+            (None, None, None) => {}
+            other => run.fail(format!(
+                "offset, line, column all set or all null: {other:?}"
+            )),
+        }
+    }
+}
+
+#[test]
+fn every_field_is_walked_named_and_placed() {
+    let s = secrets();
+    let text = capture(&s);
+    let env = Env::new();
+    let path = env.write("capture.har", &text);
+    let run = jsonl(&env, &path, true);
+    let found = run.findings();
+    run.check_same(
+        &seen(&run, &found),
+        &want(&s),
+        "entry, field, rule, fingerprint, literal",
+    );
+    check_places(&run, text.as_bytes(), &found);
+    // The two JSESSIONID fields point at two different places.
+    let places: BTreeSet<u64> = found
+        .iter()
+        .filter(|f| f.rule == "java-session-id")
+        .filter_map(|f| f.offset)
+        .collect();
+    run.check_eq(places.len(), 2, "each field its own offset");
+    run.expect_code(1);
+}
+
+#[test]
+fn context_comes_from_the_field_name() {
+    let s = secrets();
+    let env = Env::new();
+    let path = env.write("capture.har", capture(&s));
+    let run = jsonl(&env, &path, false);
+    let found = run.findings();
+    let look_alike = sha256_hex(&s.look_alike);
+    run.check(
+        !found.iter().any(|f| f.fingerprint == look_alike),
+        "an X-Request-Id or ETag of an API key's shape is no finding",
+    );
+    let header = found
+        .iter()
+        .find(|f| f.rule == "http-api-key-header")
+        .unwrap_or_else(|| run.fail("no X-Api-Key finding"));
+    run.check_eq(
+        header.context.starts_with("X-Api-Key: "),
+        true,
+        "the context shows the header name",
+    );
+    // Same bytes as plain text, where no header names them: nothing.
+    let plain = env.write("values.txt", format!("{}\n", s.api_key));
+    env.run(&["scan".as_ref(), plain.as_os_str()])
+        .expect_code(0);
+}
+
+#[test]
+fn har_is_recognised_by_content_plain_gzip_zstd_and_stdin() {
+    let s = secrets();
+    let text = capture(&s);
+    let env = Env::new();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(text.as_bytes()).expect("gzip");
+    let inputs = [
+        env.write("export.txt", &text),
+        env.write("capture.har.gz", gz.finish().expect("gzip")),
+        env.write(
+            "capture.har.zst",
+            zstd::encode_all(text.as_bytes(), 1).expect("zstd"),
+        ),
+    ];
+    for p in &inputs {
+        let run = jsonl(&env, p, false);
+        let found = run.findings();
+        run.check_same(&seen(&run, &found), &want(&s), format!("{}", p.display()));
+        run.expect_code(1);
+    }
+    let run = env.run_stdin(&["scan", "--format", "jsonl", "-"], text.as_bytes());
+    let found = run.findings();
+    run.check_same(&seen(&run, &found), &want(&s), "stdin");
+}
+
+#[test]
+fn a_har_in_a_tar_names_its_member() {
+    let s = secrets();
+    let text = capture(&s);
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(text.len() as u64);
+    h.set_mode(0o644);
+    h.set_cksum();
+    tar.append_data(&mut h, "captures/a.har", text.as_bytes())
+        .expect("tar");
+    let env = Env::new();
+    let path = env.write("captures.tar", tar.into_inner().expect("tar"));
+    let run = jsonl(&env, &path, false);
+    let found = run.findings();
+    run.check_same(&seen(&run, &found), &want(&s), "in a tar");
+    run.check(
+        found
+            .iter()
+            .all(|f| f.member.as_deref() == Some("captures/a.har")),
+        "member named",
+    );
+}
+
+/// A capture cut off mid-write: entries walked whole keep their HAR
+/// findings; the rest is scanned as text; one error line; exit 2.
+#[test]
+fn a_truncated_har_is_scanned_as_text_with_an_error() {
+    let s = secrets();
+    let text = capture(&s);
+    let cut = text.find("refresh_token=").expect("entry 1 url") + 120;
+    let env = Env::new();
+    let path = env.write("cut.har", &text[..cut]);
+    let run = jsonl(&env, &path, true);
+    let found = run.findings();
+    // (`pages` follows `entries` in this file: it was cut off.)
+    let entry0: Vec<Seen> = want(&s).into_iter().filter(|w| w.0 == Some(0)).collect();
+    let walked: Vec<Seen> = seen(
+        &run,
+        &found
+            .iter()
+            .filter(|f| f.har.is_some())
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    run.check_same(&walked, &entry0, "entries before the cut keep their fields");
+    let text_found: Vec<&Finding> = found.iter().filter(|f| f.har.is_none()).collect();
+    run.check_eq(text_found.len(), 1, "the cut entry's secret found as text");
+    run.check_eq(
+        text_found[0].fingerprint.clone(),
+        sha256_hex(pct(&s.refresh)),
+        "as written in the file",
+    );
+    check_places(&run, text.as_bytes(), &found);
+    run.expect_stderr_line(&["cut.har", "not valid JSON", "line"]);
+    run.expect_code(2);
+}
+
+#[test]
+fn json_that_is_not_a_har_is_text() {
+    let mut rng = Rng::new(9);
+    let tok = tokens::github_classic(&mut rng, "ghp");
+    let env = Env::new();
+    // A Docker json-file log: "log" holds a string, not an object.
+    let docker = env.write(
+        "container.log",
+        format!("{{\"log\":\"auth {tok}\\n\",\"stream\":\"stdout\",\"time\":\"2024-05-14T09:12:44Z\"}}\n"),
+    );
+    // A "log" object without entries.
+    let other = env.write(
+        "settings.json",
+        format!("{{\"log\": {{\"level\": \"debug\", \"sink\": \"{tok}\"}}}}\n"),
+    );
+    for p in [docker, other] {
+        let run = jsonl(&env, &p, false);
+        let found = run.findings();
+        run.check_eq(found.len(), 1, "one finding");
+        run.check(
+            found[0].har.is_none() && found[0].line == Some(1),
+            "plain text finding",
+        );
+        run.expect_code(1);
+    }
+}
+
+#[test]
+fn human_format_shows_the_entry_request_redacted() {
+    let s = secrets();
+    let env = Env::new();
+    let path = env.write("capture.har", capture(&s));
+    let run = env.run(&[
+        "scan".as_ref(),
+        "--format".as_ref(),
+        "human".as_ref(),
+        path.as_os_str(),
+    ]);
+    let out = run.stdout();
+    run.check(
+        out.contains("entry 0  request.headers.Authorization  (POST https://api.example.com/v1/token?access_token=ghp_"),
+        format!("entry, field, method and URL shown:\n{out}"),
+    );
+    let all = format!("{out}{}", run.stderr);
+    for secret in [
+        &s.url,
+        &s.bearer,
+        &s.session,
+        &s.jsession,
+        &s.body,
+        &s.ws,
+        &s.client_secret,
+    ] {
+        run.check(
+            !all.contains(secret.as_str()),
+            "no raw secret in the output",
+        );
+    }
+    run.expect_code(1);
+}
+
+/// Thousands of entries: findings keep their entry numbers across the
+/// batches the scanner works in.
+#[test]
+fn entry_numbers_hold_across_a_large_capture() {
+    let mut rng = Rng::new(77);
+    let mut entries = Vec::new();
+    let mut want = Vec::new();
+    for i in 0..3000u64 {
+        let mut e = json!({
+            "request": {"method": "GET", "url": format!("https://cdn.example.com/a/{}.js", rng.string(DIGITS, 6)),
+                "headers": [{"name": "Accept", "value": "*/*"}, {"name": "User-Agent", "value": "Mozilla/5.0 ".repeat(40)}]},
+            "response": {"status": 200, "headers": [], "content": {"size": 3, "mimeType": "text/plain", "text": "ok"}},
+        });
+        if i % 500 == 7 {
+            let t = tokens::github_classic(&mut rng, "ghp");
+            e["request"]["headers"][0]["value"] = json!(format!("token {t}"));
+            want.push((
+                Some(i),
+                "request.headers.Accept".to_string(),
+                sha256_hex(&t),
+            ));
+        }
+        entries.push(e);
+    }
+    let text = serde_json::to_string(&json!({"log": {"version": "1.2", "entries": entries}}))
+        .expect("json");
+    let env = Env::new();
+    let path = env.write("big.har", &text);
+    let run = jsonl(&env, &path, false);
+    let found = run.findings();
+    let got: Vec<_> = found
+        .iter()
+        .filter_map(|f| {
+            f.har
+                .clone()
+                .map(|h| (h.entry, h.field, f.fingerprint.clone()))
+        })
+        .collect();
+    run.check_same(&got, &want, "entries across batches");
+}
