@@ -431,10 +431,13 @@ impl Scan<'_> {
         let Some(map) = map else {
             let mut bytes = Vec::new();
             file.take(len).read_to_end(&mut bytes)?;
-            self.har(member, &bytes);
+            self.har(member, &bytes, &|_| {});
             return Ok(());
         };
-        self.har(member, map.bytes());
+        let released = std::cell::Cell::new(0);
+        self.har(member, map.bytes(), &|n| {
+            map.release(released.replace(n), n);
+        });
         if let Some(now) = map.truncated() {
             self.fail(
                 &self.name(member),
@@ -450,18 +453,23 @@ impl Scan<'_> {
     /// in memory, and sends its findings. A HAR that is not valid JSON is
     /// reported (the input is then incomplete) and the part that could
     /// not be walked is scanned as text.
-    fn har(&mut self, member: Option<&str>, bytes: &[u8]) {
+    fn har(&mut self, member: Option<&str>, bytes: &[u8], release: &dyn Fn(usize)) {
         let origin = &member_origin(self.origin, member);
         self.bytes += bytes.len() as u64;
-        let Some(scanned) = har::scan(self.engine, bytes, origin) else {
+        let Some(scanned) = har::scan(self.engine, bytes, origin, release) else {
             (self.send)(scan_slice(self.engine, bytes, origin));
             return;
         };
         if let Some(b) = &scanned.broken {
+            let cut = if b.error.at >= bytes.len() {
+                " (cut off mid-write?)"
+            } else {
+                ""
+            };
             self.fail(
                 &self.name(member),
                 format_args!(
-                    "HAR is not valid JSON: {} at line {}, byte {} (cut off mid-write?); scanned as plain text from byte {}",
+                    "HAR is not valid JSON: {} at line {}, byte {}{cut}; scanned as plain text from byte {}",
                     b.error.what, b.line, b.error.at, b.text_from
                 ),
             );

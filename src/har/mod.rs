@@ -20,7 +20,7 @@ use std::ops::Range;
 
 use crate::finding::{Finding, HarLocation};
 use crate::scan::chunk::scan_slice;
-use crate::scan::locate::{self, count_newlines, Origin};
+use crate::scan::locate::{self, LineTracker, Origin};
 use crate::scan::{stamp, Engine, RawMatch};
 pub use json::JsonError;
 use json::{Lexer, Tok};
@@ -81,8 +81,14 @@ pub struct Scanned {
 }
 
 /// Scans a whole HAR file. None: it is valid JSON but not a HAR after all
-/// (no `log.entries`), to be scanned as text.
-pub fn scan(engine: &Engine, raw: &[u8], origin: &Origin) -> Option<Scanned> {
+/// (no `log.entries`), to be scanned as text. `release(n)` is told when
+/// the first `n` bytes will not be needed again.
+pub fn scan(
+    engine: &Engine,
+    raw: &[u8],
+    origin: &Origin,
+    release: &dyn Fn(usize),
+) -> Option<Scanned> {
     let mut sc = Scanner {
         engine,
         origin,
@@ -90,6 +96,8 @@ pub fn scan(engine: &Engine, raw: &[u8], origin: &Origin) -> Option<Scanned> {
         findings: Vec::new(),
         safe: 0,
         committed: 0,
+        lines: LineTracker::new(0, 1, 0),
+        release,
     };
     let mut batch = Batch::default();
     let mut entries = Vec::new();
@@ -107,7 +115,9 @@ pub fn scan(engine: &Engine, raw: &[u8], origin: &Origin) -> Option<Scanned> {
             sc.flush(&mut batch, &mut entries);
             let from = sc.safe;
             sc.text(from);
-            let line = count_newlines(&raw[..error.at.min(raw.len())]) as u64 + 1;
+            let at = error.at.min(raw.len());
+            sc.lines.advance(raw, at.max(sc.lines.pos));
+            let line = sc.lines.line;
             Some(Broken {
                 error,
                 line,
@@ -115,9 +125,10 @@ pub fn scan(engine: &Engine, raw: &[u8], origin: &Origin) -> Option<Scanned> {
             })
         }
     };
-    let mut findings = sc.findings;
-    place_lines(raw, &mut findings);
-    Some(Scanned { findings, broken })
+    Some(Scanned {
+        findings: sc.findings,
+        broken,
+    })
 }
 
 struct Scanner<'a> {
@@ -129,6 +140,10 @@ struct Scanner<'a> {
     safe: usize,
     /// Pieces in the batch up to the last commit.
     committed: usize,
+    /// Lines counted so far: batches hold entries in file order, so each
+    /// one's findings lie past the last one's.
+    lines: LineTracker,
+    release: &'a dyn Fn(usize),
 }
 
 impl Scanner<'_> {
@@ -193,6 +208,20 @@ impl Scanner<'_> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
+        // Lines of the findings placed in the file, in file order.
+        let mut order: Vec<(u64, usize)> = found
+            .iter()
+            .enumerate()
+            .filter_map(|(k, (_, f, _))| f.offset.map(|o| (o, k)))
+            .collect();
+        order.sort_unstable();
+        for (offset, k) in order {
+            let to = usize::try_from(offset).map_or(self.raw.len(), |o| o.min(self.raw.len()));
+            self.lines.advance(self.raw, to.max(self.lines.pos));
+            let f = &mut found[k].1;
+            f.line = Some(self.lines.line);
+            f.column = Some((to as i64 - self.lines.line_start + 1).max(1) as u64);
+        }
         for (i, mut f, region) in found {
             let p = &batch.pieces[i];
             let field = batch.field(p);
@@ -214,6 +243,10 @@ impl Scanner<'_> {
         }
         batch.clear();
         entries.clear();
+        // Count on to where the batch ends, so that the bytes before it are
+        // not read again.
+        self.lines.advance(self.raw, self.safe.max(self.lines.pos));
+        (self.release)(self.safe);
     }
 
     /// An entry's `METHOD URL` (every secret in it masked) and start time.
@@ -260,7 +293,13 @@ impl Scanner<'_> {
     fn text(&mut self, from: usize) {
         let from = from.min(self.raw.len());
         let start = memchr::memrchr(b'\n', &self.raw[..from]).map_or(0, |i| i + 1);
-        let lines = count_newlines(&self.raw[..start]) as u64;
+        // The lines before `start`, counted on from the last finding (no
+        // newline lies between `start` and `from`, so a count already past
+        // `start` is on its line).
+        if start > self.lines.pos {
+            self.lines.advance(self.raw, start);
+        }
+        let lines = self.lines.line - 1;
         for mut f in scan_slice(self.engine, &self.raw[start..], self.origin) {
             f.offset = f.offset.map(|o| o + start as u64);
             if f.offset.is_some_and(|o| o < from as u64) {
@@ -272,26 +311,22 @@ impl Scanner<'_> {
     }
 }
 
-/// Line and column of the findings placed in the raw file but not yet
-/// given a line, in one forward pass.
-fn place_lines(raw: &[u8], findings: &mut [Finding]) {
-    let mut order: Vec<(u64, usize)> = findings
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.line.is_none())
-        .filter_map(|(i, f)| f.offset.map(|o| (o, i)))
-        .collect();
-    order.sort_unstable();
-    let (mut pos, mut line, mut line_start) = (0usize, 1u64, 0usize);
-    for (offset, i) in order {
-        let to = usize::try_from(offset).map_or(raw.len(), |o| o.min(raw.len()));
-        let seg = &raw[pos..to];
-        line += count_newlines(seg) as u64;
-        if let Some(nl) = memchr::memrchr(b'\n', seg) {
-            line_start = pos + nl + 1;
-        }
-        pos = to;
-        findings[i].line = Some(line);
-        findings[i].column = Some((to - line_start) as u64 + 1);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniff_wants_a_log_object() {
+        assert!(sniff(
+            b"\xef\xbb\xbf{\n  \"log\": {\n    \"version\": \"1.2\""
+        ));
+        assert!(sniff(br#"{"comment": {"a": [1, {"log": 2}]}, "log": {"#));
+        assert!(
+            !sniff(br#"{"log":"GET /x\n","stream":"stdout"}"#),
+            "Docker json-file"
+        );
+        assert!(!sniff(br#"{"a": {"log": {"entries": []}}}"#), "nested log");
+        assert!(!sniff(br#"[{"log": {}}]"#));
+        assert!(!sniff(b"log: {"));
     }
 }

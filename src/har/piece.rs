@@ -208,15 +208,25 @@ impl Batch {
     }
 }
 
-/// Base64 bodies as HAR writers produce them: standard alphabet, padding
-/// optional, sometimes wrapped.
-pub fn base64_body(text: &[u8]) -> Option<Vec<u8>> {
+/// A decoded base64 body.
+pub enum Body {
+    Text(Vec<u8>),
+    /// A NUL byte in its first 8 KiB: an image or other binary, not text.
+    Binary,
+}
+
+/// Decodes a base64 body as HAR writers produce them: standard alphabet,
+/// padding optional, sometimes wrapped. A binary body is known by its
+/// first block, so an image is not decoded whole. None: not base64.
+pub fn base64_body(text: &[u8]) -> Option<Body> {
     const LENIENT: GeneralPurpose = GeneralPurpose::new(
         &alphabet::STANDARD,
         GeneralPurposeConfig::new()
             .with_decode_padding_mode(DecodePaddingMode::Indifferent)
             .with_decode_allow_trailing_bits(true),
     );
+    /// Base64 characters of the first 8 KiB decoded.
+    const HEAD: usize = 8192 / 3 * 4;
     let compact: Vec<u8>;
     let text = if text.iter().any(u8::is_ascii_whitespace) {
         compact = text
@@ -228,7 +238,17 @@ pub fn base64_body(text: &[u8]) -> Option<Vec<u8>> {
     } else {
         text
     };
-    LENIENT.decode(text).ok()
+    if text.len() > HEAD {
+        let head = LENIENT.decode(&text[..HEAD]).ok()?;
+        if memchr::memchr(0, &head).is_some() {
+            return Some(Body::Binary);
+        }
+    }
+    let bytes = LENIENT.decode(text).ok()?;
+    if memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some() {
+        return Some(Body::Binary);
+    }
+    Some(Body::Text(bytes))
 }
 
 #[cfg(test)]
@@ -279,14 +299,15 @@ mod tests {
 
     #[test]
     fn base64_bodies_decode_wrapped_and_unpadded() {
-        assert_eq!(
-            base64_body(b"aGVsbG8gd29ybGQ=").as_deref(),
-            Some(&b"hello world"[..])
-        );
-        assert_eq!(
-            base64_body(b"aGVsbG8g\r\nd29ybGQ").as_deref(),
-            Some(&b"hello world"[..])
-        );
-        assert_eq!(base64_body(b"not base64!"), None);
+        let text = |b: Option<Body>| match b {
+            Some(Body::Text(t)) => Some(t),
+            _ => None,
+        };
+        let hello = Some(b"hello world".to_vec());
+        assert_eq!(text(base64_body(b"aGVsbG8gd29ybGQ=")), hello);
+        assert_eq!(text(base64_body(b"aGVsbG8g\r\nd29ybGQ")), hello);
+        assert!(base64_body(b"not base64!").is_none());
+        let image = base64::engine::general_purpose::STANDARD.encode([0u8; 20_000]);
+        assert!(matches!(base64_body(image.as_bytes()), Some(Body::Binary)));
     }
 }

@@ -9,10 +9,12 @@
 //! are keyed by name, other arrays by index. Strings outside the entries are
 //! named relative to `log` (`pages[0].title`).
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::ops::Range;
 
 use super::json::{unescape, JsonError, Lexer, Tok, MAX_DEPTH};
-use super::piece::{base64_body, Batch};
+use super::piece::{base64_body, Batch, Body};
 
 /// What the scanner learns of an entry besides its strings: for the human
 /// format and `--group-by`.
@@ -44,6 +46,8 @@ pub struct Walker<'a, 'b> {
     pub entries: &'b mut Vec<EntryInfo>,
     path: String,
     entry: Option<u64>,
+    /// Scratch space for a pair's `Name: ` prefix.
+    prefix: Vec<u8>,
     /// Called after each entry, and after each other member of `log`,
     /// with the offset up to which the input has been walked: everything
     /// before it is in the batch, whole.
@@ -65,6 +69,7 @@ pub fn walk(
         entries,
         path: String::new(),
         entry: None,
+        prefix: Vec::new(),
         commit,
     };
     w.document()
@@ -76,7 +81,7 @@ type Result<T> = std::result::Result<T, JsonError>;
 /// of the value.
 type OnMember<'f, W> = dyn FnMut(&mut W, Range<usize>, Tok) -> Result<()> + 'f;
 
-impl Walker<'_, '_> {
+impl<'a> Walker<'a, '_> {
     fn document(&mut self) -> Result<bool> {
         if self.lx.next()? != Tok::ObjOpen {
             return Ok(false);
@@ -190,21 +195,22 @@ impl Walker<'_, '_> {
     /// Runs `f` with `[i]` appended to the path.
     fn indexed(&mut self, i: usize, f: impl FnOnce(&mut Self) -> Result<()>) -> Result<()> {
         let len = self.path.len();
-        self.path.push_str(&format!("[{i}]"));
+        // ok: writing to a String cannot fail.
+        let _ = write!(self.path, "[{i}]");
         let r = f(self);
         self.path.truncate(len);
         r
     }
 
     /// A JSON string's value as text (for names in paths and prefixes).
-    fn text(&self, span: &Range<usize>) -> String {
-        let raw = &self.raw[span.clone()];
+    fn text(&self, span: &Range<usize>) -> Cow<'a, str> {
+        let raw: &'a [u8] = &self.raw[span.clone()];
         if memchr::memchr(b'\\', raw).is_none() {
-            return String::from_utf8_lossy(raw).into_owned();
+            return String::from_utf8_lossy(raw);
         }
         let mut out = Vec::new();
         unescape(self.raw, span.clone(), 0, &mut out, &mut Vec::new());
-        String::from_utf8_lossy(&out).into_owned()
+        Cow::Owned(String::from_utf8_lossy(&out).into_owned())
     }
 
     fn value(&mut self, tok: Tok, depth: usize) -> Result<()> {
@@ -316,21 +322,27 @@ impl Walker<'_, '_> {
                 self.path.push('.');
                 self.path.push_str(n);
             }
-            None => self.path.push_str(&format!("[{i}]")),
+            None => {
+                let _ = write!(self.path, "[{i}]");
+            }
         }
         if let Some((span, escaped)) = value {
-            let n = name.as_deref().unwrap_or("");
-            let prefix = match kind {
-                Pairs::Header => format!("{n}: "),
-                Pairs::Cookie => format!("Cookie: {n}="),
-                Pairs::SetCookie => format!("Set-Cookie: {n}="),
-                Pairs::Param => format!("{n}="),
+            let n = name.as_deref().unwrap_or("").as_bytes();
+            let (before, after): (&[u8], &[u8]) = match kind {
+                Pairs::Header => (b"", b": "),
+                Pairs::Cookie => (b"Cookie: ", b"="),
+                Pairs::SetCookie => (b"Set-Cookie: ", b"="),
+                Pairs::Param => (b"", b"="),
             };
+            self.prefix.clear();
+            self.prefix.extend_from_slice(before);
+            self.prefix.extend_from_slice(n);
+            self.prefix.extend_from_slice(after);
             let p = self.batch.string(
                 self.raw,
                 span,
                 escaped,
-                prefix.as_bytes(),
+                &self.prefix,
                 self.entry,
                 &self.path,
             );
@@ -378,12 +390,17 @@ impl Walker<'_, '_> {
         let len = self.path.len();
         self.path.push_str(".text");
         if base64 {
-            let mut body = Vec::new();
-            unescape(self.raw, span.clone(), 0, &mut body, &mut Vec::new());
+            let body = if escaped {
+                let mut body = Vec::new();
+                unescape(self.raw, span.clone(), 0, &mut body, &mut Vec::new());
+                Cow::Owned(body)
+            } else {
+                Cow::Borrowed(&self.raw[span.clone()])
+            };
             match base64_body(&body) {
                 // Images and other binary bodies are not text to scan.
-                Some(bytes) if memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some() => {}
-                Some(bytes) => {
+                Some(Body::Binary) => {}
+                Some(Body::Text(bytes)) => {
                     let region = span.start as u64..span.end as u64;
                     self.batch.decoded(&bytes, self.entry, &self.path, region);
                 }

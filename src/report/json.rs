@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | `path` | string | the input as named on the command line or found by walking; `-` for stdin |
 //! | `member` | string or null | path inside an archive |
-//! | `har` | object or null | `{"entry": N, "field": "request.headers.Authorization"}` for HAR findings |
+//! | `har` | object or null | `{"entry": N, "field": "request.headers.Authorization"}` for HAR findings (`entry` null outside `log.entries`) |
 //! | `line` | number or null | 1-based line of the secret's first byte |
 //! | `column` | number or null | 1-based byte column of the secret's first byte |
 //! | `offset` | number or null | 0-based byte offset of that byte in the (decompressed) stream |

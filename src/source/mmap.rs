@@ -79,6 +79,28 @@ impl Guarded {
         &self.map
     }
 
+    /// Drops the pages from `from` to `upto` from this process's memory
+    /// (they stay in the page cache): a reader that is past them keeps its
+    /// resident set small. They read back from the file if touched again.
+    pub fn release(&self, from: usize, upto: usize) {
+        let page = PAGE.load(Ordering::Relaxed);
+        let start = from / page * page;
+        let end = upto.min(self.map.len()) / page * page;
+        if end > start {
+            // SAFETY: DONTNEED on a private, read-only file mapping only
+            // discards our copy of the pages; a later read faults them in
+            // again from the file, as on first access (a shrunk file is the
+            // SIGBUS guard's case, as before).
+            let _ = unsafe {
+                self.map.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    start,
+                    end - start,
+                )
+            };
+        }
+    }
+
     /// If the file shrank while mapped: its length now (bytes past it were
     /// read as zeros and must not be trusted).
     pub fn truncated(&self) -> Option<u64> {

@@ -542,3 +542,46 @@ fn entry_numbers_hold_across_a_large_capture() {
         .collect();
     run.check_same(&got, &want, "entries across batches");
 }
+
+/// Under `--state`, a capture is read whole when it changed and skipped
+/// while unchanged; a rewritten capture reports only its new secret.
+#[test]
+fn state_rescans_a_changed_capture_and_skips_an_unchanged_one() {
+    let mut rng = Rng::new(31);
+    let (a, b) = (
+        tokens::github_classic(&mut rng, "ghp"),
+        tokens::github_classic(&mut rng, "ghp"),
+    );
+    let har = |tokens: &[&str]| {
+        let entries: Vec<_> = tokens
+            .iter()
+            .map(|t| json!({"request": {"method": "GET", "url": format!("https://x.example/?t={t}")}}))
+            .collect();
+        serde_json::to_string_pretty(&json!({"log": {"entries": entries}})).expect("json")
+    };
+    let env = Env::new();
+    env.write("c.har", har(&[&a]));
+    let cron = || crate::state::cron(&env, &["c.har"]);
+    let first = cron();
+    first.check_eq(first.findings().len(), 1, "first run");
+    first.expect_code(1);
+    let second = cron();
+    second.check_eq(second.findings().len(), 0, "unchanged");
+    second.expect_code(0);
+    env.write("c.har", har(&[&a, &b]));
+    let third = cron();
+    let found = third.findings();
+    third.check_eq(
+        found
+            .iter()
+            .map(|f| f.fingerprint.clone())
+            .collect::<Vec<_>>(),
+        vec![sha256_hex(&b)],
+        "only the new secret",
+    );
+    third.check_eq(
+        found[0].har.as_ref().and_then(|h| h.entry),
+        Some(1),
+        "entry 1",
+    );
+}

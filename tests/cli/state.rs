@@ -31,7 +31,7 @@ fn append(env: &Env, rel: &str, text: &str) {
 }
 
 /// `leaksweep scan --state state.json --format jsonl --quiet PATHS`.
-fn cron(env: &Env, paths: &[&str]) -> Run {
+pub fn cron(env: &Env, paths: &[&str]) -> Run {
     let mut args = vec![
         "scan",
         "--state",
