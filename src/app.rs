@@ -8,7 +8,7 @@ use std::fs::{File, Metadata};
 use std::io::{self, IsTerminal, Read, Seek, Write};
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
@@ -434,9 +434,9 @@ impl Scan<'_> {
             self.har(member, &bytes, &|_| {});
             return Ok(());
         };
-        let released = std::cell::Cell::new(0);
+        let released = AtomicUsize::new(0);
         self.har(member, map.bytes(), &|n| {
-            map.release(released.replace(n), n);
+            map.release(released.swap(n, Ordering::Relaxed), n);
         });
         if let Some(now) = map.truncated() {
             self.fail(
@@ -453,7 +453,7 @@ impl Scan<'_> {
     /// in memory, and sends its findings. A HAR that is not valid JSON is
     /// reported (the input is then incomplete) and the part that could
     /// not be walked is scanned as text.
-    fn har(&mut self, member: Option<&str>, bytes: &[u8], release: &dyn Fn(usize)) {
+    fn har(&mut self, member: Option<&str>, bytes: &[u8], release: &(dyn Fn(usize) + Sync)) {
         let origin = &member_origin(self.origin, member);
         self.bytes += bytes.len() as u64;
         let Some(scanned) = har::scan(self.engine, bytes, origin, release) else {

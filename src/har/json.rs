@@ -52,6 +52,10 @@ impl<'a> Lexer<'a> {
     fn skip_ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.pos) {
             self.pos += 1;
+            // Pretty-printed indentation: eight spaces at a time.
+            while self.bytes.get(self.pos..self.pos + 8) == Some(b"        ") {
+                self.pos += 8;
+            }
         }
     }
 
@@ -106,6 +110,18 @@ impl<'a> Lexer<'a> {
     fn string(&mut self) -> Result<Tok, JsonError> {
         let start = self.pos;
         let mut escaped = false;
+        // Names and short values end within a few bytes: look there first.
+        let near = &self.bytes[self.pos..(self.pos + 16).min(self.bytes.len())];
+        match near.iter().position(|&b| b == b'"' || b == b'\\') {
+            Some(i) if near[i] == b'"' => {
+                self.pos += i + 1;
+                return Ok(Tok::Str {
+                    span: start..self.pos - 1,
+                    escaped,
+                });
+            }
+            _ => {}
+        }
         loop {
             let rest = &self.bytes[self.pos..];
             let Some(i) = memchr::memchr2(b'"', b'\\', rest) else {

@@ -83,45 +83,66 @@ pub struct Scanned {
 /// Scans a whole HAR file. None: it is valid JSON but not a HAR after all
 /// (no `log.entries`), to be scanned as text. `release(n)` is told when
 /// the first `n` bytes will not be needed again.
+///
+/// With more than one worker thread, walking and scanning run as a
+/// pipeline: the walker hands each full batch to a scanner thread.
 pub fn scan(
     engine: &Engine,
     raw: &[u8],
     origin: &Origin,
-    release: &dyn Fn(usize),
+    release: &(dyn Fn(usize) + Sync),
 ) -> Option<Scanned> {
-    let mut sc = Scanner {
+    let sc = Scanner {
         engine,
         origin,
         raw,
         findings: Vec::new(),
-        safe: 0,
-        committed: 0,
         lines: LineTracker::new(0, 1, 0),
         release,
     };
-    let mut batch = Batch::default();
-    let mut entries = Vec::new();
-    let walked = walk::walk(raw, &mut batch, &mut entries, &mut |b, e, pos| {
-        sc.commit(b, e, pos)
-    });
+    let ((walked, safe), mut sc) = if rayon::current_num_threads() > 1 {
+        let (tx, rx) = crossbeam_channel::bounded::<(Batch, Vec<EntryInfo>, usize)>(2);
+        let (back_tx, back_rx) = crossbeam_channel::bounded::<Batch>(3);
+        std::thread::scope(|s| {
+            let scanner = s.spawn(move || {
+                let mut sc = sc;
+                for (mut batch, mut entries, safe) in rx {
+                    sc.flush(&mut batch, &mut entries, safe);
+                    let _ = back_tx.try_send(batch);
+                }
+                sc
+            });
+            let walked = drive(raw, &mut |batch, entries, safe| {
+                let spare = back_rx.try_recv().unwrap_or_default();
+                let full = std::mem::replace(batch, spare);
+                // A closed channel means the scanner thread died; its
+                // panic is raised below.
+                let _ = tx.send((full, std::mem::take(entries), safe));
+            });
+            drop(tx);
+            match scanner.join() {
+                Ok(sc) => (walked, sc),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })
+    } else {
+        let mut sc = sc;
+        let walked = drive(raw, &mut |batch, entries, safe| {
+            sc.flush(batch, entries, safe)
+        });
+        (walked, sc)
+    };
     let broken = match walked {
-        Ok(true) => {
-            sc.flush(&mut batch, &mut entries);
-            None
-        }
+        Ok(true) => None,
         Ok(false) => return None,
         Err(error) => {
-            batch.truncate(sc.committed);
-            sc.flush(&mut batch, &mut entries);
-            let from = sc.safe;
-            sc.text(from);
+            sc.text(safe);
             let at = error.at.min(raw.len());
             sc.lines.advance(raw, at.max(sc.lines.pos));
-            let line = sc.lines.line;
             Some(Broken {
                 error,
-                line,
-                text_from: from,
+                line: sc.lines.line,
+                text_from: safe,
             })
         }
     };
@@ -131,33 +152,52 @@ pub fn scan(
     })
 }
 
+/// Walks `raw`, handing each batch of about [`FLUSH`] bytes to `hand`
+/// (which leaves it empty) with the offset its entries end at; then the
+/// rest: after an error, the pieces of what was walked whole. Returns the
+/// walk's outcome and how far it was walked whole.
+fn drive(
+    raw: &[u8],
+    hand: &mut dyn FnMut(&mut Batch, &mut Vec<EntryInfo>, usize),
+) -> (Result<bool, JsonError>, usize) {
+    let mut batch = Batch::default();
+    let mut entries = Vec::new();
+    let mut safe = 0;
+    let mut committed = 0;
+    let walked = walk::walk(raw, &mut batch, &mut entries, &mut |b, e, pos| {
+        safe = pos;
+        if b.buf.len() >= FLUSH {
+            hand(b, e, pos);
+        }
+        committed = b.pieces.len();
+    });
+    match walked {
+        Ok(true) => hand(&mut batch, &mut entries, safe),
+        Ok(false) => {}
+        Err(_) => {
+            batch.truncate(committed);
+            hand(&mut batch, &mut entries, safe);
+        }
+    }
+    (walked, safe)
+}
+
+/// Turns batches into findings, in file order.
 struct Scanner<'a> {
     engine: &'a Engine,
     origin: &'a Origin,
     raw: &'a [u8],
     findings: Vec<Finding>,
-    /// The input up to here is walked whole and its pieces batched.
-    safe: usize,
-    /// Pieces in the batch up to the last commit.
-    committed: usize,
     /// Lines counted so far: batches hold entries in file order, so each
     /// one's findings lie past the last one's.
     lines: LineTracker,
-    release: &'a dyn Fn(usize),
+    release: &'a (dyn Fn(usize) + Sync),
 }
 
 impl Scanner<'_> {
-    fn commit(&mut self, batch: &mut Batch, entries: &mut Vec<EntryInfo>, pos: usize) {
-        self.safe = pos;
-        self.committed = batch.pieces.len();
-        if batch.buf.len() >= FLUSH {
-            self.flush(batch, entries);
-        }
-    }
-
-    /// Scans the batch and turns its matches into findings.
-    fn flush(&mut self, batch: &mut Batch, entries: &mut Vec<EntryInfo>) {
-        self.committed = 0;
+    /// Scans the batch, whose entries end at `safe`, and turns its matches
+    /// into findings.
+    fn flush(&mut self, batch: &mut Batch, entries: &mut Vec<EntryInfo>, safe: usize) {
         if batch.pieces.is_empty() {
             batch.clear();
             entries.clear();
@@ -245,8 +285,8 @@ impl Scanner<'_> {
         entries.clear();
         // Count on to where the batch ends, so that the bytes before it are
         // not read again.
-        self.lines.advance(self.raw, self.safe.max(self.lines.pos));
-        (self.release)(self.safe);
+        self.lines.advance(self.raw, safe.max(self.lines.pos));
+        (self.release)(safe);
     }
 
     /// An entry's `METHOD URL` (every secret in it masked) and start time.

@@ -228,7 +228,8 @@ pub fn base64_body(text: &[u8]) -> Option<Body> {
     /// Base64 characters of the first 8 KiB decoded.
     const HEAD: usize = 8192 / 3 * 4;
     let compact: Vec<u8>;
-    let text = if text.iter().any(u8::is_ascii_whitespace) {
+    let wrapped = memchr::memchr3(b'\n', b'\r', b' ', text).is_some() || text.contains(&b'\t');
+    let text = if wrapped {
         compact = text
             .iter()
             .copied()

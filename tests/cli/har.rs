@@ -503,7 +503,7 @@ fn human_format_shows_the_entry_request_redacted() {
 }
 
 /// Thousands of entries: findings keep their entry numbers across the
-/// batches the scanner works in.
+/// batches the scanner works in, whether one thread or two do the work.
 #[test]
 fn entry_numbers_hold_across_a_large_capture() {
     let mut rng = Rng::new(77);
@@ -541,6 +541,17 @@ fn entry_numbers_hold_across_a_large_capture() {
         })
         .collect();
     run.check_same(&got, &want, "entries across batches");
+    // One thread walks and scans in turn instead of as a pipeline: the
+    // same findings, in the same order.
+    let one = env.run(&[
+        "scan".as_ref(),
+        "--format".as_ref(),
+        "jsonl".as_ref(),
+        "--threads".as_ref(),
+        "1".as_ref(),
+        path.as_os_str(),
+    ]);
+    one.check_eq(one.stdout(), run.stdout(), "--threads 1 against 2");
 }
 
 /// Under `--state`, a capture is read whole when it changed and skipped
