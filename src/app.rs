@@ -3,7 +3,7 @@
 //! compute the outcome from (findings, incomplete).
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::{File, Metadata};
 use std::io::{self, IsTerminal, Read, Seek, Write};
 use std::os::unix::fs::FileTypeExt;
@@ -16,14 +16,18 @@ use crossbeam_channel::{bounded, Receiver};
 use rayon::prelude::*;
 
 use crate::baseline;
-use crate::cli::{BaselineArgs, ColorArg, ConfidenceArg, FormatArg, RulesCommand, ScanArgs};
+use crate::cli::{
+    BaselineArgs, ColorArg, ConfidenceArg, FormatArg, RedactArgs, RulesCommand, ScanArgs,
+};
 use crate::config::Config;
 use crate::discover::{discover, display, Input};
 use crate::finding::{Confidence, Finding};
 use crate::har;
 use crate::messages::{self, io_cause, Messages};
+use crate::redact;
 use crate::report::{self, Counts, Format, Reporter};
 use crate::rules::{check, Rule, Rules};
+use crate::sanitize::{self, Redactor};
 use crate::scan::chunk::{scan_reader, scan_slice, StreamError};
 use crate::scan::locate::{count_newlines, Origin};
 use crate::scan::Engine;
@@ -101,20 +105,8 @@ pub fn baseline(args: BaselineArgs) -> anyhow::Result<Outcome> {
 fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome> {
     let start = Instant::now();
     let config = Config::find(args.config.as_deref())?;
-    let mut rules = Rules::load(&args.rules)?;
-    if let Some(c) = &config {
-        c.apply(&mut rules)?;
-    }
-    let mut engine = Engine::new(rules).context("building the keyword search")?;
-    if let Some(c) = &config {
-        engine.allow(c.allow.clone());
-    }
-    if let Some(n) = args.threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build_global()
-            .context("starting worker threads")?;
-    }
+    let engine = engine(&args.rules, config.as_ref())?;
+    threads(args.threads)?;
     let stdout_tty = io::stdout().is_terminal();
     let settings = Settings {
         baseline_out,
@@ -133,11 +125,7 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
             ColorArg::Never => false,
             ColorArg::Auto => stdout_tty && std::env::var_os("NO_COLOR").is_none(),
         },
-        min_confidence: match args.min_confidence {
-            ConfidenceArg::Low => Confidence::Low,
-            ConfidenceArg::Medium => Confidence::Medium,
-            ConfidenceArg::High => Confidence::High,
-        },
+        min_confidence: confidence(args.min_confidence),
         show_secrets: args.show_secrets,
         limits: Limits {
             max_depth: usize::from(args.max_depth),
@@ -245,6 +233,130 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
         findings: counts.total(),
         incomplete: msgs.errors() > 0,
     })
+}
+
+/// The rules of a run (built-in, `--rules`, less what the config
+/// disables) compiled, with the config's allowed values.
+fn engine(extra: &[PathBuf], config: Option<&Config>) -> anyhow::Result<Engine> {
+    let mut rules = Rules::load(extra)?;
+    if let Some(c) = config {
+        c.apply(&mut rules)?;
+    }
+    let mut engine = Engine::new(rules).context("building the keyword search")?;
+    if let Some(c) = config {
+        engine.allow(c.allow.clone());
+    }
+    Ok(engine)
+}
+
+/// `--threads N`: the size of the worker pool.
+fn threads(n: Option<usize>) -> anyhow::Result<()> {
+    if let Some(n) = n {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global()
+            .context("starting worker threads")?;
+    }
+    Ok(())
+}
+
+fn confidence(c: ConfidenceArg) -> Confidence {
+    match c {
+        ConfidenceArg::Low => Confidence::Low,
+        ConfidenceArg::Medium => Confidence::Medium,
+        ConfidenceArg::High => Confidence::High,
+    }
+}
+
+/// `leaksweep redact INPUT... (-o OUT | --in-place)`: 0 when nothing
+/// needed redacting, 1 when something was, 2 when an input failed (its
+/// copy is not written; the other inputs are still redacted).
+pub fn redact(args: RedactArgs) -> anyhow::Result<Outcome> {
+    let start = Instant::now();
+    if args.inputs.iter().any(|p| p.as_os_str() == "-") {
+        bail!(Usage(
+            "redact writes files: name the files or directories to redact, not '-'".into()
+        ));
+    }
+    let config = Config::find(args.config.as_deref())?;
+    let engine = engine(&args.rules, config.as_ref())?;
+    threads(args.threads)?;
+    let msgs = Messages::new(args.quiet);
+    let skip = |p: &Path| config.as_ref().is_some_and(|c| c.skips(p));
+    let files: Vec<PathBuf> = discover(&args.inputs, args.follow, &skip, &msgs)
+        .into_iter()
+        .filter_map(|i| match i {
+            Input::File(p) => Some(p),
+            Input::Stdin => None,
+        })
+        .collect();
+    let plan = match &args.output {
+        Some(out) => sanitize::plan(&args.inputs, &files, out)?,
+        None => files.iter().map(|p| (p.clone(), p.clone())).collect(),
+    };
+    let min = confidence(args.min_confidence);
+    let done: Vec<BTreeMap<String, u64>> = plan
+        .par_iter()
+        .map_init(
+            || engine.clone(),
+            |engine, (input, output)| {
+                let mut r = Redactor::new(engine, min, args.marker.clone());
+                let name = display(input);
+                match sanitize::file(&mut r, input, output, args.in_place) {
+                    Ok(()) => {
+                        if !args.quiet {
+                            messages::line(&format!(
+                                "leaksweep: {}: {} -> {}",
+                                redact::escape(name.as_bytes()),
+                                tally(&r.counts),
+                                redact::escape(display(output).as_bytes())
+                            ));
+                        }
+                        r.counts
+                    }
+                    Err(e) => {
+                        let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+                        msgs.error(&name, format_args!("{}; nothing written", chain.join(": ")));
+                        BTreeMap::new()
+                    }
+                }
+            },
+        )
+        .collect();
+    let mut all: BTreeMap<String, u64> = BTreeMap::new();
+    for counts in &done {
+        for (rule, n) in counts {
+            *all.entry(rule.clone()).or_default() += n;
+        }
+    }
+    let total: u64 = all.values().sum();
+    if !args.quiet {
+        messages::line(&format!(
+            "leaksweep: {} files in {:.2} s: {}; {} errors",
+            plan.len(),
+            start.elapsed().as_secs_f64(),
+            tally(&all),
+            msgs.errors()
+        ));
+    }
+    Ok(Outcome {
+        findings: total,
+        incomplete: msgs.errors() > 0,
+    })
+}
+
+/// `3 secrets redacted (github-pat-classic 2, jwt 1)`.
+fn tally(counts: &BTreeMap<String, u64>) -> String {
+    let total: u64 = counts.values().sum();
+    if total == 0 {
+        return "nothing to redact".into();
+    }
+    let rules: Vec<String> = counts.iter().map(|(r, n)| format!("{r} {n}")).collect();
+    format!(
+        "{total} secret{} redacted ({})",
+        if total == 1 { "" } else { "s" },
+        rules.join(", ")
+    )
 }
 
 /// The reporter thread: writes every batch it receives, in order.

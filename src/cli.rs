@@ -20,9 +20,60 @@ pub enum Command {
     /// Write the fingerprints of the current findings (never the secrets)
     /// to a baseline file, for `scan --baseline`.
     Baseline(BaselineArgs),
+    /// Write sanitized copies: every secret replaced by a marker, every
+    /// other byte kept, in the same format and compression.
+    Redact(RedactArgs),
     /// List the rules or check their examples.
     #[command(subcommand)]
     Rules(RulesCommand),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["output", "in_place"])))]
+pub struct RedactArgs {
+    /// Files or directories to redact.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+
+    /// Where the copies go: a file for one input file, else a directory
+    /// under which each input's path is mirrored.
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Replace each input with its redacted copy (atomically; permissions
+    /// and owner kept).
+    #[arg(long)]
+    pub in_place: bool,
+
+    /// Replace every secret with TEXT instead of
+    /// `[REDACTED:<rule>:<first 8 hex of its fingerprint>]`.
+    #[arg(long, value_name = "TEXT")]
+    pub marker: Option<String>,
+
+    /// Extra rule file or directory of *.toml rule files (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+
+    /// Redact only secrets of at least this confidence.
+    #[arg(long, value_enum, default_value = "low", value_name = "LEVEL")]
+    pub min_confidence: ConfidenceArg,
+
+    /// Config file (skip globs, disabled rules, allowed values) [default:
+    /// ./leaksweep.toml if any].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Worker threads [default: number of CPUs].
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Follow symbolic links inside directories.
+    #[arg(long, short = 'L')]
+    pub follow: bool,
+
+    /// No per-file lines and no summary on stderr (errors are still printed).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

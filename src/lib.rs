@@ -17,6 +17,7 @@ pub mod messages;
 pub mod redact;
 pub mod report;
 pub mod rules;
+pub mod sanitize;
 pub mod scan;
 pub mod source;
 pub mod state;

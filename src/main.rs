@@ -14,6 +14,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => app::scan(args),
         Command::Baseline(args) => app::baseline(args),
+        Command::Redact(args) => app::redact(args),
         Command::Rules(cmd) => app::rules(cmd),
     };
     match result {

@@ -228,6 +228,22 @@ pub fn unescape(raw: &[u8], span: Range<usize>, base: u64, out: &mut Vec<u8>, se
     }
 }
 
+/// Appends `text` as the body of a JSON string: `"`, `\\` and control
+/// characters escaped, every other byte as it is.
+pub fn escape(text: &[u8], out: &mut Vec<u8>) {
+    for &b in text {
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0..=0x1f => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
+            _ => out.push(b),
+        }
+    }
+}
+
 fn hex4(b: &[u8]) -> Option<u32> {
     let h = b.get(..4)?;
     let s = std::str::from_utf8(h).ok()?;
@@ -275,6 +291,17 @@ mod tests {
         assert_eq!(e.at, 10);
         assert!(tokens(r#"{"a": tru"#).is_err());
         assert!(tokens(r#"{"a": "ab\"#).is_err());
+    }
+
+    #[test]
+    fn escape_round_trips_through_unescape() {
+        let text = "a\"b\\c\nd\u{1}é/".as_bytes();
+        let mut raw = Vec::new();
+        escape(text, &mut raw);
+        assert_eq!(raw, r#"a\"b\\c\nd\u0001é/"#.as_bytes());
+        let mut back = Vec::new();
+        unescape(&raw, 0..raw.len(), 0, &mut back, &mut Vec::new());
+        assert_eq!(back, text);
     }
 
     #[test]

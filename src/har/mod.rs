@@ -15,6 +15,7 @@ mod json;
 mod piece;
 mod walk;
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
@@ -152,6 +153,78 @@ pub fn scan(
     })
 }
 
+/// A secret to replace in a HAR, placed in the JSON string it was found in.
+pub struct Redaction {
+    pub at: InString,
+    pub rule: usize,
+    pub secret: Vec<u8>,
+}
+
+pub use piece::InString;
+
+/// Walks a HAR for `redact`: every match `wants` takes, wherever a string's
+/// decodings put it (no finding-level deduplication: each occurrence is
+/// replaced), handed to `on` batch by batch in file order, sorted by
+/// string. Ok(false): valid JSON but not a HAR.
+pub fn redactions(
+    engine: &Engine,
+    raw: &[u8],
+    wants: &dyn Fn(&RawMatch) -> bool,
+    on: &mut dyn FnMut(Vec<Redaction>),
+) -> Result<bool, JsonError> {
+    let (walked, _) = drive(raw, &mut |batch, entries, _| {
+        let mut all = Vec::new();
+        engine.scan(&batch.buf, 0..batch.buf.len(), &mut all);
+        let mut found = Vec::new();
+        for m in all.iter().filter(|m| wants(m)) {
+            let i = batch
+                .pieces
+                .partition_point(|p| p.text.end < m.secret.start);
+            let inside = batch
+                .pieces
+                .get(i)
+                .is_some_and(|p| p.text.start <= m.secret.start && m.secret.end <= p.text.end);
+            if let Some(at) = inside.then(|| batch.in_string(i, &m.secret)).flatten() {
+                found.push(Redaction {
+                    at,
+                    rule: m.rule,
+                    secret: batch.buf[m.secret.clone()].to_vec(),
+                });
+            }
+        }
+        found.sort_by_key(|r| (r.at.string.start, r.at.span.start));
+        on(found);
+        batch.clear();
+        entries.clear();
+    });
+    walked
+}
+
+/// A JSON string body's value: `raw[span]` unescaped.
+pub fn string_value(raw: &[u8], span: Range<usize>, escaped: bool) -> Cow<'_, [u8]> {
+    if !escaped {
+        return Cow::Borrowed(&raw[span]);
+    }
+    let mut out = Vec::new();
+    json::unescape(raw, span, 0, &mut out, &mut Vec::new());
+    Cow::Owned(out)
+}
+
+/// `value` as a JSON string body.
+pub fn string_body(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len());
+    json::escape(value, &mut out);
+    out
+}
+
+/// A base64 body decoded, when it is text.
+pub fn base64_text(value: &[u8]) -> Option<Vec<u8>> {
+    match piece::base64_body(value)? {
+        piece::Body::Text(t) => Some(t),
+        piece::Body::Binary => None,
+    }
+}
+
 /// Walks `raw`, handing each batch of about [`FLUSH`] bytes to `hand`
 /// (which leaves it empty) with the offset its entries end at; then the
 /// rest: after an error, the pieces of what was walked whole. Returns the
@@ -237,7 +310,7 @@ impl Scanner<'_> {
         // that is the secret's real value.
         let decoded: Vec<(Option<u64>, &str, Range<u64>)> = found
             .iter()
-            .filter(|(i, ..)| batch.pieces[*i].decoded)
+            .filter(|(i, ..)| batch.pieces[*i].decoded())
             .map(|(i, _, r)| {
                 let p = &batch.pieces[*i];
                 (p.entry, batch.field(p), r.clone())
@@ -265,7 +338,7 @@ impl Scanner<'_> {
         for (i, mut f, region) in found {
             let p = &batch.pieces[i];
             let field = batch.field(p);
-            let shadowed = !p.decoded
+            let shadowed = !p.decoded()
                 && decoded.iter().any(|(e, fd, r)| {
                     *e == p.entry && *fd == field && r.start < region.end && region.start < r.end
                 });

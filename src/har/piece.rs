@@ -12,6 +12,15 @@ use base64::{alphabet, Engine as _};
 
 use super::json::{unescape, Seg};
 
+/// A match's place in the JSON string it came from (see [`Batch::in_string`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InString {
+    pub string: Range<usize>,
+    pub escaped: bool,
+    pub base64: bool,
+    pub span: Range<usize>,
+}
+
 /// One scannable string.
 #[derive(Clone, Debug)]
 pub struct Piece {
@@ -25,8 +34,32 @@ pub struct Piece {
     segs: Range<usize>,
     /// The raw bytes of the file it was decoded from.
     pub region: Range<u64>,
+    pub source: Source,
+}
+
+/// What a piece's text is, for mapping a match back to the JSON string it
+/// came from (which `redact` rewrites).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The JSON string body `raw[string]`, decoded, after `prefix`
+    /// synthetic bytes.
+    Text {
+        string: Range<usize>,
+        escaped: bool,
+        prefix: usize,
+    },
+    /// The percent-decoding of part of piece `of`: decoded byte `i` came
+    /// from `of`'s buffer bytes `Batch::pmap[map.start + i]`.
+    Percent { of: usize, map: Range<usize> },
+    /// The base64 decoding of the JSON string body `raw[string]`.
+    Base64 { string: Range<usize>, escaped: bool },
+}
+
+impl Piece {
     /// Percent- or base64-decoded from another piece or string.
-    pub decoded: bool,
+    pub fn decoded(&self) -> bool {
+        !matches!(self.source, Source::Text { .. })
+    }
 }
 
 #[derive(Default)]
@@ -35,6 +68,8 @@ pub struct Batch {
     pub pieces: Vec<Piece>,
     segs: Vec<Seg>,
     pub fields: String,
+    /// For percent-decoded pieces: per decoded byte, the source bytes.
+    pmap: Vec<Range<usize>>,
 }
 
 impl Batch {
@@ -43,6 +78,7 @@ impl Batch {
         self.pieces.clear();
         self.segs.clear();
         self.fields.clear();
+        self.pmap.clear();
     }
 
     /// Drops every piece after the first `pieces`.
@@ -56,6 +92,55 @@ impl Batch {
         self.segs.truncate(segs);
         self.fields.truncate(fields);
         self.pieces.truncate(pieces);
+        let pmap = self
+            .pieces
+            .iter()
+            .rev()
+            .find_map(|p| match &p.source {
+                Source::Percent { map, .. } => Some(map.end),
+                _ => None,
+            })
+            .unwrap_or(0);
+        self.pmap.truncate(pmap);
+    }
+
+    /// Where bytes `span` of piece `p` are in the JSON string it was
+    /// decoded from: the string's raw span, whether it is base64, and the
+    /// span within its decoded value (or within the base64-decoded body).
+    /// None for bytes that are not in the file (a synthetic prefix).
+    pub fn in_string(&self, i: usize, span: &Range<usize>) -> Option<InString> {
+        let p = self.pieces.get(i)?;
+        let rel = |pos: usize| pos.saturating_sub(p.text.start);
+        match &p.source {
+            Source::Text {
+                string,
+                escaped,
+                prefix,
+            } => {
+                let a = rel(span.start).saturating_sub(*prefix);
+                let b = rel(span.end).checked_sub(*prefix)?;
+                (a < b).then(|| InString {
+                    string: string.clone(),
+                    escaped: *escaped,
+                    base64: false,
+                    span: a..b,
+                })
+            }
+            Source::Base64 { string, escaped } => Some(InString {
+                string: string.clone(),
+                escaped: *escaped,
+                base64: true,
+                span: rel(span.start)..rel(span.end),
+            }),
+            Source::Percent { of, map } => {
+                let map = self.pmap.get(map.clone())?;
+                let first = map.get(rel(span.start))?.start;
+                let last = map.get(rel(span.end).checked_sub(1)?)?.end;
+                let from = self.in_string(*of, &(first..last))?;
+                // Bytes of the source piece map to its string one to one.
+                Some(from)
+            }
+        }
     }
 
     pub fn field(&self, p: &Piece) -> &str {
@@ -88,21 +173,33 @@ impl Batch {
             self.buf.extend_from_slice(&raw[span.clone()]);
         }
         let region = span.start as u64..span.end as u64;
-        self.finish(start, seg_start, entry, field, region, false)
+        let source = Source::Text {
+            string: span,
+            escaped,
+            prefix: prefix.len(),
+        };
+        self.finish(start, seg_start, entry, field, region, source)
     }
 
-    /// Adds `bytes` (decoded, with no raw runs) taken from `region`.
-    pub fn decoded(
+    /// Adds `bytes`, the base64 decoding of the JSON string body
+    /// `raw[span]` (no raw runs).
+    pub fn base64(
         &mut self,
         bytes: &[u8],
+        span: Range<usize>,
+        escaped: bool,
         entry: Option<u64>,
         field: &str,
-        region: Range<u64>,
     ) -> usize {
         let start = self.buf.len();
         self.buf.extend_from_slice(bytes);
         let seg_start = self.segs.len();
-        self.finish(start, seg_start, entry, field, region, true)
+        let region = span.start as u64..span.end as u64;
+        let source = Source::Base64 {
+            string: span,
+            escaped,
+        };
+        self.finish(start, seg_start, entry, field, region, source)
     }
 
     /// Adds the percent-decoding (`+` as space) of `within`, a part of
@@ -112,6 +209,7 @@ impl Batch {
         let input = self.buf[within.clone()].to_vec();
         let start = self.buf.len();
         let seg_start = self.segs.len();
+        let map_start = self.pmap.len();
         // The raw bytes this parameter spans, as far as they can be placed.
         let mut region: Option<Range<u64>> = None;
         let mut i = 0;
@@ -121,12 +219,14 @@ impl Batch {
                 b'%' => {
                     if let (Some(h), Some(l)) = (hex(input.get(i + 1)), hex(input.get(i + 2))) {
                         self.buf.push((h * 16 + l) as u8);
+                        self.pmap.push(within.start + i..within.start + i + 3);
                         i += 3;
                         continue;
                     }
                 }
                 b'+' => {
                     self.buf.push(b' ');
+                    self.pmap.push(within.start + i..within.start + i + 1);
                     i += 1;
                     continue;
                 }
@@ -134,6 +234,7 @@ impl Batch {
             }
             let at = self.buf.len();
             self.buf.push(input[i]);
+            self.pmap.push(within.start + i..within.start + i + 1);
             if let Some(raw) = self.raw_at(&src, within.start + i) {
                 let r = region.get_or_insert(raw..raw);
                 r.end = raw + 1;
@@ -146,7 +247,11 @@ impl Batch {
         }
         let (entry, field) = (src.entry, self.fields[src.field.clone()].to_owned());
         let region = region.unwrap_or(src.region);
-        self.finish(start, seg_start, entry, &field, region, true)
+        let source = Source::Percent {
+            of,
+            map: map_start..self.pmap.len(),
+        };
+        self.finish(start, seg_start, entry, &field, region, source)
     }
 
     fn finish(
@@ -156,7 +261,7 @@ impl Batch {
         entry: Option<u64>,
         field: &str,
         region: Range<u64>,
-        decoded: bool,
+        source: Source,
     ) -> usize {
         let end = self.buf.len();
         self.buf.push(b'\n');
@@ -168,7 +273,7 @@ impl Batch {
             field: f..self.fields.len(),
             segs: seg_start..self.segs.len(),
             region,
-            decoded,
+            source,
         });
         self.pieces.len() - 1
     }
@@ -290,7 +395,7 @@ mod tests {
         b.decoded_params(p, text);
         assert_eq!(b.pieces.len(), 2, "only the escaped parameter is decoded");
         let d = b.pieces[1].clone();
-        assert!(d.decoded);
+        assert!(d.decoded());
         assert_eq!(&b.buf[d.text.clone()], b"a=x+y");
         let s = d.text.start;
         assert_eq!(b.raw_span(&d, &(s..s + 3)), Some(1));

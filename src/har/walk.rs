@@ -401,8 +401,8 @@ impl<'a> Walker<'a, '_> {
                 // Images and other binary bodies are not text to scan.
                 Some(Body::Binary) => {}
                 Some(Body::Text(bytes)) => {
-                    let region = span.start as u64..span.end as u64;
-                    self.batch.decoded(&bytes, self.entry, &self.path, region);
+                    self.batch
+                        .base64(&bytes, span, escaped, self.entry, &self.path);
                 }
                 None => self.string(span, escaped),
             }

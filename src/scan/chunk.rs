@@ -132,10 +132,60 @@ pub fn scan_reader<R: Read>(
 
 fn scan_reader_in<R: Read>(
     engine: &Engine,
-    mut reader: R,
+    reader: R,
     origin: &Origin,
     emit: &mut dyn FnMut(Vec<Finding>),
     chunk: usize,
+) -> Result<u64, StreamError> {
+    let mut lines = LineTracker::new(0, 1, 0);
+    fills_in(engine, reader, chunk, &mut |fill| {
+        let owned: Vec<RawMatch> = fill
+            .all
+            .iter()
+            .filter(|m| fill.owned.contains(&m.secret.start))
+            .cloned()
+            .collect();
+        if !owned.is_empty() {
+            emit(findings(
+                engine, fill.buf, fill.base, &owned, fill.all, &mut lines, origin,
+            ));
+        }
+        lines.advance(fill.buf, fill.owned.end);
+        lines.shift(fill.dropped);
+    })
+}
+
+/// One roll-buffer fill of a stream, scanned.
+pub struct Fill<'a> {
+    pub buf: &'a [u8],
+    /// Stream offset of `buf[0]`.
+    pub base: u64,
+    /// The bytes this fill owns: each stream byte is owned by one fill, in
+    /// order, and a fill owns whole lines unless one is longer than a fill.
+    pub owned: Range<usize>,
+    /// Every match in `buf`, owned or not (context for masking).
+    pub all: &'a [RawMatch],
+    /// How many bytes at the start of `buf` the next fill drops.
+    pub dropped: usize,
+}
+
+/// Reads a stream through a roll buffer of about [`CHUNK`] bytes and scans
+/// each fill, keeping `Engine::overlap()` bytes of context on both sides of
+/// the bytes it owns. Returns the number of bytes read; on a read error,
+/// every byte read before it has been handed to `on` first.
+pub fn fills<R: Read>(
+    engine: &Engine,
+    reader: R,
+    on: &mut dyn FnMut(&Fill),
+) -> Result<u64, StreamError> {
+    fills_in(engine, reader, CHUNK, on)
+}
+
+fn fills_in<R: Read>(
+    engine: &Engine,
+    mut reader: R,
+    chunk: usize,
+    on: &mut dyn FnMut(&Fill),
 ) -> Result<u64, StreamError> {
     let overlap = engine.overlap();
     // Each fill after the first owns `chunk - overlap` new bytes: keep that
@@ -145,7 +195,6 @@ fn scan_reader_in<R: Read>(
     // Stream offset of buf[0], and where in buf the unowned bytes begin.
     let mut base = 0u64;
     let mut owned_from = 0usize;
-    let mut lines = LineTracker::new(0, 1, 0);
     loop {
         // After a read error, what was read before it is scanned as if the
         // stream ended there, and the error is returned after its findings.
@@ -162,16 +211,14 @@ fn scan_reader_in<R: Read>(
         };
         let mut all = Vec::new();
         engine.scan(&buf, 0..buf.len(), &mut all);
-        let owned: Vec<RawMatch> = all
-            .iter()
-            .filter(|m| (owned_from..cut).contains(&m.secret.start))
-            .cloned()
-            .collect();
-        if !owned.is_empty() {
-            emit(findings(
-                engine, &buf, base, &owned, &all, &mut lines, origin,
-            ));
-        }
+        let keep_from = cut.saturating_sub(overlap);
+        on(&Fill {
+            buf: &buf,
+            base,
+            owned: owned_from..cut,
+            all: &all,
+            dropped: keep_from,
+        });
         if eof {
             let bytes = base + buf.len() as u64;
             return match failed {
@@ -179,10 +226,7 @@ fn scan_reader_in<R: Read>(
                 Some(error) => Err(StreamError { bytes, error }),
             };
         }
-        lines.advance(&buf, cut);
-        let keep_from = cut.saturating_sub(overlap);
         buf.drain(..keep_from);
-        lines.shift(keep_from);
         base += keep_from as u64;
         owned_from = cut - keep_from;
     }

@@ -145,6 +145,11 @@ impl<R> Sniffed<R> {
     pub fn take_error(&mut self) -> Option<io::Error> {
         self.error.take()
     }
+
+    /// The first block, as sniffed (before any of it is read).
+    pub fn head(&self) -> &[u8] {
+        self.head.get_ref()
+    }
 }
 
 /// See [`sniff_stream`].

@@ -20,7 +20,7 @@ use crate::util::{clean_lines, Env, Finding, Layout, Located, Rng, Run};
 // ---------------------------------------------------------------------------
 // Encoders
 
-fn gzip(data: &[u8]) -> Vec<u8> {
+pub fn gzip(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     e.write_all(data).expect("gzip");
     e.finish().expect("gzip")

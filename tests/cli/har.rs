@@ -4,7 +4,6 @@
 //! decoding). Every fixture is written here with synthetic tokens.
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::Path;
 
 use base64::engine::general_purpose::STANDARD;
@@ -15,7 +14,7 @@ use crate::tokens;
 use crate::util::{sha256_hex, Env, Finding, Rng, Run, ALNUM, B64URL, DIGITS};
 
 /// The secrets of the capture, one per field (two fields share one).
-struct Secrets {
+pub struct Secrets {
     url: String,
     bearer: String,
     api_key: String,
@@ -33,7 +32,7 @@ struct Secrets {
     refresh: String,
 }
 
-fn secrets() -> Secrets {
+pub fn secrets() -> Secrets {
     let mut rng = Rng::new(0x4a12);
     let mut gh = || tokens::github_classic(&mut rng, "ghp");
     let (url, param, body, redirect, custom, page) = (gh(), gh(), gh(), gh(), gh(), gh());
@@ -67,7 +66,7 @@ fn pct(s: &str) -> String {
     s.replace('+', "%2B").replace('/', "%2F")
 }
 
-fn capture(s: &Secrets) -> String {
+pub fn capture(s: &Secrets) -> String {
     let entry0 = json!({
         "startedDateTime": "2024-05-14T09:12:44.123Z",
         "time": 31.5,
@@ -362,11 +361,9 @@ fn har_is_recognised_by_content_plain_gzip_zstd_and_stdin() {
     let s = secrets();
     let text = capture(&s);
     let env = Env::new();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(text.as_bytes()).expect("gzip");
     let inputs = [
         env.write("export.txt", &text),
-        env.write("capture.har.gz", gz.finish().expect("gzip")),
+        env.write("capture.har.gz", crate::archives::gzip(text.as_bytes())),
         env.write(
             "capture.har.zst",
             zstd::encode_all(text.as_bytes(), 1).expect("zstd"),
