@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
-use std::fs::{File, Metadata};
+use std::fs::{self, File, Metadata};
 use std::io::{self, IsTerminal, Read, Seek, Write};
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
@@ -292,7 +292,11 @@ pub fn redact(args: RedactArgs) -> anyhow::Result<Outcome> {
         .collect();
     let plan = match &args.output {
         Some(out) => sanitize::plan(&args.inputs, &files, out)?,
-        None => files.iter().map(|p| (p.clone(), p.clone())).collect(),
+        // In place through a symbolic link means the file it points to.
+        None => files
+            .iter()
+            .map(|p| (p.clone(), fs::canonicalize(p).unwrap_or_else(|_| p.clone())))
+            .collect(),
     };
     let min = confidence(args.min_confidence);
     let done: Vec<BTreeMap<String, u64>> = plan

@@ -253,6 +253,12 @@ pub fn file(r: &mut Redactor, input: &Path, output: &Path, in_place: bool) -> an
     if !meta.is_file() {
         bail!("not a regular file");
     }
+    if in_place && meta.nlink() > 1 {
+        bail!(
+            "it has {} hard links: replacing it would leave the secrets under its other names; redact with -o instead",
+            meta.nlink()
+        );
+    }
     if !in_place {
         if let Ok(o) = fs::metadata(output) {
             if (o.dev(), o.ino()) == (meta.dev(), meta.ino()) {

@@ -440,3 +440,34 @@ fn a_fixed_marker_and_a_clean_input() {
     let run = redact(&env, &["clean.log"]);
     run.expect_code(2);
 }
+
+#[test]
+fn in_place_follows_a_symlink_and_refuses_a_file_with_other_names() {
+    let env = Env::new();
+    let real = env.write("real/app.log", log_text());
+    let want = expected(&env, &real);
+    std::os::unix::fs::symlink(&real, env.path("app.log")).expect("symlink");
+    let run = redact(&env, &["--in-place", "app.log"]);
+    run.expect_code(1);
+    run.check(
+        fs::symlink_metadata(env.path("app.log"))
+            .expect("meta")
+            .file_type()
+            .is_symlink(),
+        "the link stays a link",
+    );
+    run.check(
+        fs::read(&real).expect("target") == want,
+        "its target is redacted",
+    );
+    let linked = env.write("linked.log", log_text());
+    fs::hard_link(&linked, env.path("other-name.log")).expect("hard link");
+    let run = redact(&env, &["--in-place", "linked.log"]);
+    run.expect_code(2);
+    run.expect_stderr_line(&["linked.log", "hard links"]);
+    run.check_eq(
+        fs::read_to_string(&linked).expect("input"),
+        log_text(),
+        "untouched",
+    );
+}
