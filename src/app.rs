@@ -24,6 +24,7 @@ use crate::discover::{discover, display, Input};
 use crate::finding::{Confidence, Finding};
 use crate::har;
 use crate::messages::{self, io_cause, Messages};
+use crate::progress;
 use crate::redact;
 use crate::report::{self, Counts, Format, Reporter};
 use crate::rules::{check, Rule, Rules};
@@ -159,13 +160,17 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
     let msgs = Messages::new(args.quiet);
     let skip = |p: &Path| config.as_ref().is_some_and(|c| c.skips(p));
     let inputs = discover(&paths, args.follow, &skip, &msgs);
+    let sizes = disk_sizes(&inputs);
+    if !args.quiet {
+        progress::start(sizes.iter().sum());
+    }
     let bytes = AtomicU64::new(0);
     let (tx, rx) = bounded::<Vec<Finding>>(64);
     let (counts, write_result, seen) = std::thread::scope(|s| {
         let reporter = s.spawn(|| report(rx, &settings, engine.rules(), known, seen));
-        inputs.par_iter().for_each_init(
+        inputs.par_iter().zip(&sizes).for_each_init(
             || (tx.clone(), engine.clone()),
-            |(tx, engine), input| {
+            |(tx, engine), (input, size)| {
                 let origin = Origin {
                     path: match input {
                         Input::Stdin => "-".into(),
@@ -198,6 +203,7 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
                 scan.input(input);
                 let n = scan.bytes;
                 bytes.fetch_add(n, Ordering::Relaxed);
+                progress::add(*size);
             },
         );
         drop(tx);
@@ -226,6 +232,7 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
             }
         }
     }
+    progress::finish();
     if !args.quiet {
         summary(&inputs, bytes.load(Ordering::Relaxed), counts, &msgs, start);
     }
@@ -299,11 +306,16 @@ pub fn redact(args: RedactArgs) -> anyhow::Result<Outcome> {
             .collect(),
     };
     let min = confidence(args.min_confidence);
+    if !args.quiet {
+        let sizes = plan.iter().map(|(i, _)| fs::metadata(i).map_or(0, |m| m.len()));
+        progress::start(sizes.sum());
+    }
     let done: Vec<BTreeMap<String, u64>> = plan
         .par_iter()
         .map_init(
             || engine.clone(),
             |engine, (input, output)| {
+                let _done = Done(fs::metadata(input).map_or(0, |m| m.len()));
                 let mut r = Redactor::new(engine, min, args.marker.clone());
                 let name = display(input);
                 match sanitize::file(&mut r, input, output, args.in_place) {
@@ -327,6 +339,7 @@ pub fn redact(args: RedactArgs) -> anyhow::Result<Outcome> {
             },
         )
         .collect();
+    progress::finish();
     let mut all: BTreeMap<String, u64> = BTreeMap::new();
     for counts in &done {
         for (rule, n) in counts {
@@ -347,6 +360,26 @@ pub fn redact(args: RedactArgs) -> anyhow::Result<Outcome> {
         findings: total,
         incomplete: msgs.errors() > 0,
     })
+}
+
+/// Counts an input's bytes as done when it goes out of scope.
+struct Done(u64);
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        progress::add(self.0);
+    }
+}
+
+/// Bytes on disk of each input (0 for stdin and what cannot be read).
+fn disk_sizes(inputs: &[Input]) -> Vec<u64> {
+    inputs
+        .iter()
+        .map(|i| match i {
+            Input::Stdin => 0,
+            Input::File(p) => fs::metadata(p).map_or(0, |m| m.len()),
+        })
+        .collect()
 }
 
 /// `3 secrets redacted (github-pat-classic 2, jwt 1)`.

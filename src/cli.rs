@@ -5,9 +5,33 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// `--version`: the program's version and the built-in rule set's.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (rule set: ",
+    env!("LEAKSWEEP_RULESET"),
+    ")"
+);
+
+const EXAMPLES: &str = "Examples:
+  leaksweep scan /var/log/                       every log, rotated and compressed ones too
+  leaksweep scan --format json capture.har       a HAR capture, entry and field per finding
+  leaksweep scan --group-by secret incident/     one record per secret, most urgent first
+  leaksweep scan --state /var/lib/leaksweep.state /var/log/nginx/   from cron: only what is new
+  leaksweep redact logs/ -o sanitized/           copies with every secret replaced
+  leaksweep completions bash > /etc/bash_completion.d/leaksweep
+
+Exit status: 0 nothing found, 1 findings (or secrets redacted), 2 an input
+could not be read completely or a usage error, 3 the --state file is locked.";
+
 /// Find leaked credentials in logs, proxy logs and HAR captures.
 #[derive(Debug, Parser)]
-#[command(name = "leaksweep", version, propagate_version = true)]
+#[command(
+    name = "leaksweep",
+    version = VERSION,
+    propagate_version = true,
+    after_help = EXAMPLES
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -26,6 +50,13 @@ pub enum Command {
     /// List the rules or check their examples.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `leaksweep man > leaksweep.1`.
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -274,6 +305,12 @@ mod tests {
         assert!(parse_size("4X").is_err());
         assert!(parse_size("M").is_err());
         assert!(parse_size("99999999999T").is_err());
+    }
+
+    #[test]
+    fn version_names_the_rule_set() {
+        assert!(VERSION.starts_with(env!("CARGO_PKG_VERSION")));
+        assert!(VERSION.contains(" rules, digest "), "{VERSION}");
     }
 
     #[test]

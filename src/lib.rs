@@ -14,6 +14,7 @@ pub mod discover;
 pub mod finding;
 pub mod har;
 pub mod messages;
+pub mod progress;
 pub mod redact;
 pub mod report;
 pub mod rules;

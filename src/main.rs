@@ -2,9 +2,10 @@
 //! the exit status (0 clean, 1 findings, 2 usage error or incomplete scan,
 //! 3 another run holds the `--state` lock).
 
+use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use leaksweep::app;
 use leaksweep::cli::{Cli, Command};
@@ -16,6 +17,19 @@ fn main() -> ExitCode {
         Command::Baseline(args) => app::baseline(args),
         Command::Redact(args) => app::redact(args),
         Command::Rules(cmd) => app::rules(cmd),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "leaksweep", &mut script);
+            return print(&script, "the completion script");
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            if let Err(e) = clap_mangen::Man::new(Cli::command()).render(&mut page) {
+                leaksweep::messages::line(&format!("leaksweep: rendering the manual page: {e}"));
+                return ExitCode::from(2);
+            }
+            return print(&page, "the manual page");
+        }
     };
     match result {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
@@ -28,5 +42,16 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         }
+    }
+}
+
+/// Writes generated text to stdout; a closed pipe (`| head`) is no error.
+fn print(bytes: &[u8], what: &str) -> ExitCode {
+    match std::io::stdout().lock().write_all(bytes) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            leaksweep::messages::line(&format!("leaksweep: writing {what}: {e}"));
+            ExitCode::from(2)
+        }
+        _ => ExitCode::SUCCESS,
     }
 }

@@ -72,6 +72,8 @@ pub fn io_cause(e: &std::io::Error) -> String {
 /// threads never interleave. A closed stderr is ignored: nothing else could
 /// be told.
 pub fn line(text: &str) {
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "{text}");
+    crate::progress::suspend(|| {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{text}");
+    });
 }
