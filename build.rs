@@ -35,7 +35,10 @@ fn main() {
         ));
     }
     code.push_str("];\n");
-    println!("cargo:rustc-env=LEAKSWEEP_RULESET={rules} rules, digest {:012x}", digest >> 16);
+    println!(
+        "cargo:rustc-env=LEAKSWEEP_RULESET={rules} rules, digest {:012x}",
+        digest >> 16
+    );
     let out = Path::new(&env::var("OUT_DIR").expect("OUT_DIR")).join("builtin_rules.rs");
     fs::write(out, code).expect("write builtin_rules.rs");
 }

@@ -307,7 +307,9 @@ pub fn redact(args: RedactArgs) -> anyhow::Result<Outcome> {
     };
     let min = confidence(args.min_confidence);
     if !args.quiet {
-        let sizes = plan.iter().map(|(i, _)| fs::metadata(i).map_or(0, |m| m.len()));
+        let sizes = plan
+            .iter()
+            .map(|(i, _)| fs::metadata(i).map_or(0, |m| m.len()));
         progress::start(sizes.sum());
     }
     let done: Vec<BTreeMap<String, u64>> = plan

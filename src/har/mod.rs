@@ -21,7 +21,7 @@ use std::ops::Range;
 
 use crate::finding::{Finding, HarLocation};
 use crate::scan::chunk::scan_slice;
-use crate::scan::locate::{self, LineTracker, Origin};
+use crate::scan::locate::{self, count_newlines, LineTracker, Origin};
 use crate::scan::{stamp, Engine, RawMatch};
 pub use json::JsonError;
 use json::{Lexer, Tok};
@@ -36,19 +36,30 @@ const FLUSH: usize = 1 << 20;
 const REQUEST_SHOWN: usize = 200;
 
 /// Whether the first block of a text input is the start of a HAR: a JSON
-/// object with a member `log` whose value is an object.
+/// object whose member `log` is an object with a HAR member (`version`,
+/// `creator`, `browser`, `pages` or `entries`). A JSON-lines log whose
+/// records have a `log` object of their own (Elastic's ECS: `level`,
+/// `logger`) is not one.
 pub fn sniff(head: &[u8]) -> bool {
+    const HAR_KEYS: [&[u8]; 5] = [b"version", b"creator", b"browser", b"pages", b"entries"];
     let mut lx = Lexer::new(head);
-    if lx.next() != Ok(Tok::ObjOpen) {
-        return false;
-    }
+    lx.next() == Ok(Tok::ObjOpen)
+        && member(&mut lx, head, &|k| k == b"log") == Some(Tok::ObjOpen)
+        && member(&mut lx, head, &|k| HAR_KEYS.contains(&k)).is_some()
+}
+
+/// Reads the members of an object whose `{` was just read, up to the first
+/// whose name `want` accepts, and returns the first token of its value.
+fn member(lx: &mut Lexer, head: &[u8], want: &dyn Fn(&[u8]) -> bool) -> Option<Tok> {
     let mut depth = 1usize;
     let mut key = true;
     while let Ok(t) = lx.next() {
         match t {
             Tok::Str { span, .. } if depth == 1 && key => {
-                if &head[span] == b"log" {
-                    return lx.next() == Ok(Tok::Colon) && lx.next() == Ok(Tok::ObjOpen);
+                if want(&head[span]) {
+                    return (lx.next() == Ok(Tok::Colon))
+                        .then(|| lx.next().ok())
+                        .flatten();
                 }
                 key = false;
             }
@@ -57,13 +68,13 @@ pub fn sniff(head: &[u8]) -> bool {
             Tok::ObjClose | Tok::ArrClose => {
                 depth -= 1;
                 if depth == 0 {
-                    return false;
+                    return None;
                 }
             }
             _ => {}
         }
     }
-    false
+    None
 }
 
 /// A HAR that stopped being valid JSON.
@@ -100,6 +111,7 @@ pub fn scan(
         findings: Vec::new(),
         lines: LineTracker::new(0, 1, 0),
         release,
+        regions: Vec::new(),
     };
     let ((walked, safe), mut sc) = if rayon::current_num_threads() > 1 {
         let (tx, rx) = crossbeam_channel::bounded::<(Batch, Vec<EntryInfo>, usize)>(2);
@@ -226,9 +238,9 @@ pub fn base64_text(value: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Walks `raw`, handing each batch of about [`FLUSH`] bytes to `hand`
-/// (which leaves it empty) with the offset its entries end at; then the
-/// rest: after an error, the pieces of what was walked whole. Returns the
-/// walk's outcome and how far it was walked whole.
+/// (which leaves it empty) with the offset its entries end at, then the
+/// rest (after an error, every string read whole). Returns the walk's
+/// outcome and how far it was walked whole, entry by entry.
 fn drive(
     raw: &[u8],
     hand: &mut dyn FnMut(&mut Batch, &mut Vec<EntryInfo>, usize),
@@ -236,21 +248,16 @@ fn drive(
     let mut batch = Batch::default();
     let mut entries = Vec::new();
     let mut safe = 0;
-    let mut committed = 0;
     let walked = walk::walk(raw, &mut batch, &mut entries, &mut |b, e, pos| {
         safe = pos;
         if b.buf.len() >= FLUSH {
             hand(b, e, pos);
         }
-        committed = b.pieces.len();
     });
-    match walked {
-        Ok(true) => hand(&mut batch, &mut entries, safe),
-        Ok(false) => {}
-        Err(_) => {
-            batch.truncate(committed);
-            hand(&mut batch, &mut entries, safe);
-        }
+    // After an error too: every string read whole is scanned (the text
+    // scan of the rest leaves out what they gave).
+    if walked != Ok(false) {
+        hand(&mut batch, &mut entries, safe);
     }
     (walked, safe)
 }
@@ -265,6 +272,10 @@ struct Scanner<'a> {
     /// one's findings lie past the last one's.
     lines: LineTracker,
     release: &'a (dyn Fn(usize) + Sync),
+    /// The raw bytes each walked match stands for (a decoded one: the
+    /// whole parameter or string), which the text scan of a broken HAR's
+    /// rest leaves out.
+    regions: Vec<Range<u64>>,
 }
 
 impl Scanner<'_> {
@@ -279,26 +290,44 @@ impl Scanner<'_> {
         let hay = &batch.buf;
         let mut all: Vec<RawMatch> = Vec::new();
         self.engine.scan(hay, 0..hay.len(), &mut all);
-        // (piece, finding, raw bytes it stands for)
-        let mut found: Vec<(usize, Finding, Range<u64>)> = Vec::new();
-        for m in &all {
+        let piece_of = |m: &RawMatch| {
             let i = batch
                 .pieces
                 .partition_point(|p| p.text.end < m.secret.start);
-            let Some(p) = batch.pieces.get(i) else {
+            // A match across two pieces is two strings' bytes: no secret.
+            batch
+                .pieces
+                .get(i)
+                .filter(|p| p.text.start <= m.secret.start && m.secret.end <= p.text.end)
+                .map(|_| i)
+        };
+        // What contexts and request lines mask: every match, and for a
+        // match in a percent-decoded piece also the bytes it was decoded
+        // from, so that no excerpt shows a secret in its encoded form.
+        let mut masks = all.clone();
+        for m in &all {
+            if let Some(encoded) = piece_of(m).and_then(|i| batch.encoded_span(i, &m.secret)) {
+                masks.push(RawMatch {
+                    secret: encoded,
+                    ..m.clone()
+                });
+            }
+        }
+        let masks = merge(masks);
+        // (piece, finding, raw bytes it stands for)
+        let mut found: Vec<(usize, Finding, Range<u64>)> = Vec::new();
+        for m in &all {
+            let Some(i) = piece_of(m) else {
                 continue;
             };
-            // A match across two pieces is two strings' bytes: no secret.
-            if m.secret.start < p.text.start || m.secret.end > p.text.end {
-                continue;
-            }
-            let mut f = locate::build(self.engine, hay, 0, m, &all, 0, 0, self.origin);
+            let p = &batch.pieces[i];
+            let mut f = locate::build(self.engine, hay, 0, m, &masks, 0, 0, self.origin);
             f.line = None;
             f.column = None;
             f.offset = batch.raw_span(p, &m.secret);
             f.har = Some(HarLocation {
                 entry: p.entry,
-                field: batch.field(p).to_owned(),
+                field: self.shown(batch.field(p)),
             });
             let region = match f.offset {
                 Some(o) => o..o + m.secret.len() as u64,
@@ -306,16 +335,35 @@ impl Scanner<'_> {
             };
             found.push((i, f, region));
         }
+        self.regions.extend(found.iter().map(|(_, _, r)| r.clone()));
         // A parameter seen both encoded and decoded is reported decoded:
-        // that is the secret's real value.
-        let decoded: Vec<(Option<u64>, &str, Range<u64>)> = found
-            .iter()
-            .filter(|(i, ..)| batch.pieces[*i].decoded())
-            .map(|(i, _, r)| {
-                let p = &batch.pieces[*i];
-                (p.entry, batch.field(p), r.clone())
-            })
-            .collect();
+        // that is the secret's real value. Decoded regions by (entry,
+        // field), sorted, each with the furthest end so far.
+        let mut decoded: HashMap<(Option<u64>, &str), Vec<Span>> = HashMap::new();
+        for (i, _, r) in &found {
+            let p = &batch.pieces[*i];
+            if p.decoded() {
+                decoded
+                    .entry((p.entry, batch.field(p)))
+                    .or_default()
+                    .push((r.start, r.end));
+            }
+        }
+        for regions in decoded.values_mut() {
+            regions.sort_unstable();
+            let mut furthest = 0;
+            for r in regions.iter_mut() {
+                furthest = furthest.max(r.1);
+                r.1 = furthest;
+            }
+        }
+        let shadowed = |p: &piece::Piece, region: &Range<u64>| {
+            let Some(regions) = decoded.get(&(p.entry, batch.field(p))) else {
+                return false;
+            };
+            let before = regions.partition_point(|r| r.0 < region.end);
+            before > 0 && regions[before - 1].1 > region.start
+        };
         let mut once = HashSet::new();
         let mut requests: HashMap<u64, (Option<String>, Option<i64>)> = HashMap::new();
         let now = std::time::SystemTime::now()
@@ -338,17 +386,15 @@ impl Scanner<'_> {
         for (i, mut f, region) in found {
             let p = &batch.pieces[i];
             let field = batch.field(p);
-            let shadowed = !p.decoded()
-                && decoded.iter().any(|(e, fd, r)| {
-                    *e == p.entry && *fd == field && r.start < region.end && region.start < r.end
-                });
-            if shadowed || !once.insert((p.entry, field.to_owned(), f.fingerprint.clone())) {
+            if (!p.decoded() && shadowed(p, &region))
+                || !once.insert((p.entry, field, f.fingerprint.clone()))
+            {
                 continue;
             }
             if let Some(e) = p.entry {
                 let (request, when) = requests
                     .entry(e)
-                    .or_insert_with(|| self.request(batch, entries, &all, e, now));
+                    .or_insert_with(|| self.request(batch, entries, &masks, e, now));
                 f.request = request.clone();
                 f.when = *when;
             }
@@ -362,12 +408,26 @@ impl Scanner<'_> {
         (self.release)(safe);
     }
 
+    /// A field path as shown: a secret in it (a header name that is a
+    /// token) masked, unless secrets are shown.
+    fn shown(&self, field: &str) -> String {
+        if self.origin.show_secrets {
+            return field.to_owned();
+        }
+        let mut m = Vec::new();
+        self.engine.scan(field.as_bytes(), 0..field.len(), &mut m);
+        if m.is_empty() {
+            return field.to_owned();
+        }
+        locate::masked(self.engine, field.as_bytes(), 0..field.len(), &m, false)
+    }
+
     /// An entry's `METHOD URL` (every secret in it masked) and start time.
     fn request(
         &self,
         batch: &Batch,
         entries: &[EntryInfo],
-        all: &[RawMatch],
+        masks: &[RawMatch],
         entry: u64,
         now: i64,
     ) -> (Option<String>, Option<i64>) {
@@ -378,16 +438,24 @@ impl Scanner<'_> {
         let when = info
             .started
             .as_ref()
-            .and_then(|s| stamp::of_line(&self.raw[s.clone()], now).0);
-        let url = info.url.map(|u| {
-            let text = batch.pieces[u].text.clone();
-            locate::masked(self.engine, &batch.buf, text, all, self.origin.show_secrets)
-        });
-        let method = info
-            .method
-            .as_ref()
-            .map(|m| crate::redact::escape(&self.raw[m.clone()]));
-        let request = match (method, url) {
+            .and_then(|s| self.raw.get(s.clone()))
+            .and_then(|s| stamp::of_line(s, now).0);
+        // The entry's own pieces only (a piece index from a cut-off entry
+        // may name another's).
+        let shown = |piece: Option<usize>| {
+            let p = batch.pieces.get(piece?)?;
+            (p.entry == Some(entry)).then(|| {
+                let text = p.text.clone();
+                locate::masked(
+                    self.engine,
+                    &batch.buf,
+                    text,
+                    masks,
+                    self.origin.show_secrets,
+                )
+            })
+        };
+        let request = match (shown(info.method), shown(info.url)) {
             (None, None) => None,
             (m, u) => {
                 let mut s = format!("{} {}", m.unwrap_or_default(), u.unwrap_or_default());
@@ -402,26 +470,69 @@ impl Scanner<'_> {
     }
 
     /// Scans `raw[from..]` as plain text (the part of a broken HAR that
-    /// could not be walked).
+    /// could not be walked), leaving out what the walk found at the same
+    /// place.
     fn text(&mut self, from: usize) {
         let from = from.min(self.raw.len());
-        let start = memchr::memrchr(b'\n', &self.raw[..from]).map_or(0, |i| i + 1);
-        // The lines before `start`, counted on from the last finding (no
-        // newline lies between `start` and `from`, so a count already past
-        // `start` is on its line).
-        if start > self.lines.pos {
+        let mut walked = std::mem::take(&mut self.regions);
+        walked.sort_unstable_by_key(|r| r.start);
+        let seen = |o: u64| {
+            let before = walked.partition_point(|r| r.start <= o);
+            walked[..before].iter().rev().take(64).any(|r| o < r.end)
+        };
+        // Context starts a match's reach before `from`, at a line start if
+        // there is one: a one-line capture is not read again whole.
+        let lo = from.saturating_sub(self.engine.overlap());
+        let newline = memchr::memrchr(b'\n', &self.raw[lo..from]);
+        let start = newline.map_or(lo, |i| lo + i + 1);
+        // The line number and line start of `start`, from the line count,
+        // which may already be past it (at a finding of the cut entry).
+        let (line, line_start) = if start >= self.lines.pos {
             self.lines.advance(self.raw, start);
-        }
-        let lines = self.lines.line - 1;
+            (self.lines.line, self.lines.line_start)
+        } else {
+            let between = count_newlines(&self.raw[start..self.lines.pos]) as u64;
+            let line_start = if newline.is_some() {
+                start as i64
+            } else if between == 0 {
+                self.lines.line_start
+            } else {
+                memchr::memrchr(b'\n', &self.raw[..start]).map_or(0, |i| i as i64 + 1)
+            };
+            (self.lines.line - between, line_start)
+        };
+        let column = (start as i64 - line_start).max(0) as u64;
         for mut f in scan_slice(self.engine, &self.raw[start..], self.origin) {
             f.offset = f.offset.map(|o| o + start as u64);
-            if f.offset.is_some_and(|o| o < from as u64) {
+            if f.offset.is_some_and(|o| o < from as u64 || seen(o)) {
                 continue;
             }
-            f.line = f.line.map(|l| l + lines);
+            if f.line == Some(1) {
+                f.column = f.column.map(|c| c + column);
+            }
+            f.line = f.line.map(|l| l + line - 1);
             self.findings.push(f);
         }
     }
+}
+
+/// Raw byte range (start, end) of a decoded match; see `Scanner::flush`.
+type Span = (u64, u64);
+
+/// Merges overlapping matches (sorted by start after), keeping the first's
+/// rule: a mask covers the union.
+fn merge(mut masks: Vec<RawMatch>) -> Vec<RawMatch> {
+    masks.sort_by_key(|m| (m.secret.start, std::cmp::Reverse(m.secret.end)));
+    let mut out: Vec<RawMatch> = Vec::with_capacity(masks.len());
+    for m in masks {
+        match out.last_mut() {
+            Some(last) if m.secret.start < last.secret.end => {
+                last.secret.end = last.secret.end.max(m.secret.end);
+            }
+            _ => out.push(m),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -433,7 +544,15 @@ mod tests {
         assert!(sniff(
             b"\xef\xbb\xbf{\n  \"log\": {\n    \"version\": \"1.2\""
         ));
-        assert!(sniff(br#"{"comment": {"a": [1, {"log": 2}]}, "log": {"#));
+        assert!(sniff(
+            br#"{"comment": {"a": [1, {"log": 2}]}, "log": {"entries": ["#
+        ));
+        assert!(
+            !sniff(
+                br#"{"@timestamp":"2024-05-01T12:00:00Z","log":{"level":"info"},"message":"x"}"#
+            ),
+            "ECS"
+        );
         assert!(
             !sniff(br#"{"log":"GET /x\n","stream":"stdout"}"#),
             "Docker json-file"

@@ -81,30 +81,7 @@ impl Batch {
         self.pmap.clear();
     }
 
-    /// Drops every piece after the first `pieces`.
-    pub fn truncate(&mut self, pieces: usize) {
-        let Some(last) = pieces.checked_sub(1).and_then(|i| self.pieces.get(i)) else {
-            self.clear();
-            return;
-        };
-        let (buf, segs, fields) = (last.text.end + 1, last.segs.end, last.field.end);
-        self.buf.truncate(buf);
-        self.segs.truncate(segs);
-        self.fields.truncate(fields);
-        self.pieces.truncate(pieces);
-        let pmap = self
-            .pieces
-            .iter()
-            .rev()
-            .find_map(|p| match &p.source {
-                Source::Percent { map, .. } => Some(map.end),
-                _ => None,
-            })
-            .unwrap_or(0);
-        self.pmap.truncate(pmap);
-    }
-
-    /// Where bytes `span` of piece `p` are in the JSON string it was
+    /// Where bytes `span` of piece `i` are in the JSON string it was
     /// decoded from: the string's raw span, whether it is base64, and the
     /// span within its decoded value (or within the base64-decoded body).
     /// None for bytes that are not in the file (a synthetic prefix).
@@ -132,15 +109,26 @@ impl Batch {
                 base64: true,
                 span: rel(span.start)..rel(span.end),
             }),
-            Source::Percent { of, map } => {
-                let map = self.pmap.get(map.clone())?;
-                let first = map.get(rel(span.start))?.start;
-                let last = map.get(rel(span.end).checked_sub(1)?)?.end;
-                let from = self.in_string(*of, &(first..last))?;
+            Source::Percent { of, .. } => {
+                let encoded = self.encoded_span(i, span)?;
                 // Bytes of the source piece map to its string one to one.
-                Some(from)
+                self.in_string(*of, &encoded)
             }
         }
+    }
+
+    /// For a percent-decoded piece `i`: the bytes of its source piece that
+    /// its bytes `span` were decoded from.
+    pub fn encoded_span(&self, i: usize, span: &Range<usize>) -> Option<Range<usize>> {
+        let p = self.pieces.get(i)?;
+        let Source::Percent { map, .. } = &p.source else {
+            return None;
+        };
+        let map = self.pmap.get(map.clone())?;
+        let rel = |pos: usize| pos.checked_sub(p.text.start);
+        let first = map.get(rel(span.start)?)?.start;
+        let last = map.get(rel(span.end)?.checked_sub(1)?)?.end;
+        Some(first..last)
     }
 
     pub fn field(&self, p: &Piece) -> &str {

@@ -21,8 +21,8 @@ use super::piece::{base64_body, Batch, Body};
 #[derive(Clone, Debug, Default)]
 pub struct EntryInfo {
     pub entry: u64,
-    /// `request.method`, raw span.
-    pub method: Option<Range<usize>>,
+    /// The `request.method` piece.
+    pub method: Option<usize>,
     /// The `request.url` piece.
     pub url: Option<usize>,
     /// `startedDateTime`, raw span.
@@ -48,6 +48,8 @@ pub struct Walker<'a, 'b> {
     entry: Option<u64>,
     /// Scratch space for a pair's `Name: ` prefix.
     prefix: Vec<u8>,
+    /// The number the next entry gets.
+    next_entry: u64,
     /// Called after each entry, and after each other member of `log`,
     /// with the offset up to which the input has been walked: everything
     /// before it is in the batch, whole.
@@ -70,6 +72,7 @@ pub fn walk(
         path: String::new(),
         entry: None,
         prefix: Vec::new(),
+        next_entry: 0,
         commit,
     };
     w.document()
@@ -80,6 +83,25 @@ type Result<T> = std::result::Result<T, JsonError>;
 /// What [`Walker::members`] calls for each member: key span, first token
 /// of the value.
 type OnMember<'f, W> = dyn FnMut(&mut W, Range<usize>, Tok) -> Result<()> + 'f;
+
+/// Longest name kept in a field path: a longer key or header name (a
+/// hostile one, as a rule) is cut, so paths stay short.
+const NAME_MAX: usize = 64;
+
+/// Appends `name` to a path, cut to [`NAME_MAX`] bytes (at a character
+/// boundary) with `…`.
+fn push_name(path: &mut String, name: &str) {
+    if name.len() <= NAME_MAX {
+        path.push_str(name);
+        return;
+    }
+    let mut end = NAME_MAX;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    path.push_str(&name[..end]);
+    path.push('…');
+}
 
 impl<'a> Walker<'a, '_> {
     fn document(&mut self) -> Result<bool> {
@@ -96,6 +118,10 @@ impl<'a> Walker<'a, '_> {
             }
         })?;
         if !self.lx.at_end() {
+            if !har {
+                // JSON lines, say: text, not a HAR.
+                return Ok(false);
+            }
             return Err(self.lx.error("data after the end of the JSON document"));
         }
         (self.commit)(self.batch, self.entries, self.lx.pos);
@@ -107,10 +133,13 @@ impl<'a> Walker<'a, '_> {
         self.members(2, &mut |w, key, v| {
             if &w.raw[key.clone()] == b"entries" && v == Tok::ArrOpen {
                 entries = true;
-                w.elements(3, &mut |w, i, v| {
-                    w.entry = Some(i as u64);
+                w.elements(3, &mut |w, _, v| {
+                    // A second `entries` array (not valid HAR) numbers on.
+                    let i = w.next_entry;
+                    w.next_entry += 1;
+                    w.entry = Some(i);
                     w.entries.push(EntryInfo {
-                        entry: i as u64,
+                        entry: i,
                         ..EntryInfo::default()
                     });
                     w.value(v, 4)?;
@@ -186,7 +215,7 @@ impl<'a> Walker<'a, '_> {
             self.path.push('.');
         }
         let name = self.text(key);
-        self.path.push_str(&name);
+        push_name(&mut self.path, &name);
         let r = f(self);
         self.path.truncate(len);
         r
@@ -265,23 +294,19 @@ impl<'a> Walker<'a, '_> {
                 .string(self.raw, span, escaped, b"", None, &self.path);
             return;
         };
-        let info = self.entries.last_mut().filter(|e| e.entry == entry);
-        match self.path.as_str() {
-            "request.method" => {
-                if let Some(info) = info {
-                    info.method = Some(span.clone());
-                }
+        if self.path == "startedDateTime" {
+            if let Some(info) = self.entries.last_mut().filter(|e| e.entry == entry) {
+                info.started = Some(span.clone());
             }
-            "startedDateTime" => {
-                if let Some(info) = info {
-                    info.started = Some(span.clone());
-                }
-            }
-            _ => {}
         }
         let p = self
             .batch
             .string(self.raw, span, escaped, b"", Some(entry), &self.path);
+        if self.path == "request.method" {
+            if let Some(info) = self.entries.last_mut().filter(|e| e.entry == entry) {
+                info.method = Some(p);
+            }
+        }
         if self.path == "request.url" || self.path.ends_with("redirectURL") {
             if self.path == "request.url" {
                 if let Some(info) = self.entries.last_mut().filter(|e| e.entry == entry) {
@@ -306,8 +331,15 @@ impl<'a> Walker<'a, '_> {
         let mut others = Vec::new();
         self.members(depth, &mut |w, key, v| {
             match (&w.raw[key.clone()], v) {
-                (b"name", Tok::Str { span, .. }) => name = Some(span),
-                (b"value", Tok::Str { span, escaped }) => value = Some((span, escaped)),
+                (b"name", Tok::Str { span, escaped }) if name.is_none() => {
+                    name = Some(span.clone());
+                    // Scanned as a string of its own too, so that a secret
+                    // in a name is found and can be redacted in the file.
+                    others.push((key, span, escaped));
+                }
+                (b"value", Tok::Str { span, escaped }) if value.is_none() => {
+                    value = Some((span, escaped));
+                }
                 (_, Tok::Str { span, escaped }) => others.push((key, span, escaped)),
                 (_, v) => {
                     return w.indexed(i, |w| w.keyed(&key, |w| w.value(v, depth + 1)));
@@ -320,7 +352,7 @@ impl<'a> Walker<'a, '_> {
         match &name {
             Some(n) => {
                 self.path.push('.');
-                self.path.push_str(n);
+                push_name(&mut self.path, n);
             }
             None => {
                 let _ = write!(self.path, "[{i}]");
@@ -369,7 +401,7 @@ impl<'a> Walker<'a, '_> {
         let mut form = false;
         self.members(depth, &mut |w, key, v| {
             match (&w.raw[key.clone()], &v) {
-                (b"text", Tok::Str { span, escaped }) => {
+                (b"text", Tok::Str { span, escaped }) if text.is_none() => {
                     text = Some((span.clone(), *escaped));
                     return Ok(());
                 }

@@ -27,19 +27,14 @@ pub fn copy(r: &mut Redactor, reader: &mut dyn Read, out: &mut dyn Write) -> io:
     };
     let raw: &[u8] = map.as_deref().unwrap_or_default();
     let min = r.min_confidence;
-    let mut written = 0usize;
-    let mut failed = None;
+    // Collected first (they are few: only secrets), written once the walk
+    // has shown the whole document is a HAR.
+    let mut found = Vec::new();
     let walked = har::redactions(
         r.engine,
         raw,
         &|m| m.outcome.confidence >= min,
-        &mut |found| {
-            if failed.is_none() {
-                if let Err(e) = write_batch(r, raw, &found, &mut written, out) {
-                    failed = Some(e);
-                }
-            }
-        },
+        &mut |batch| found.extend(batch),
     );
     match walked {
         Ok(true) => {}
@@ -55,15 +50,14 @@ pub fn copy(r: &mut Redactor, reader: &mut dyn Read, out: &mut dyn Write) -> io:
             ))
         }
     }
-    if let Some(e) = failed {
-        return Err(e);
-    }
+    let mut written = 0;
+    write_strings(r, raw, &found, &mut written, out)?;
     out.write_all(&raw[written..])
 }
 
-/// Writes the bytes up to and including each string that holds a secret,
-/// that string rewritten.
-fn write_batch(
+/// Writes the bytes up to and including each string that holds a secret
+/// (`found` is in file order, grouped by string), that string rewritten.
+fn write_strings(
     r: &mut Redactor,
     raw: &[u8],
     found: &[Redaction],

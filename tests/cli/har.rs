@@ -404,19 +404,24 @@ fn a_har_in_a_tar_names_its_member() {
     );
 }
 
-/// A capture cut off mid-write: entries walked whole keep their HAR
-/// findings; the rest is scanned as text; one error line; exit 2.
+/// A capture cut off mid-write: every string read whole keeps its HAR
+/// finding (the cut entry's URL too); the rest is scanned as text; one
+/// error line; exit 2.
 #[test]
 fn a_truncated_har_is_scanned_as_text_with_an_error() {
     let s = secrets();
     let text = capture(&s);
-    let cut = text.find("refresh_token=").expect("entry 1 url") + 120;
+    // Cut in entry 1, after its URL, inside a string that holds a token.
+    let url_end = text.find("refresh_token=").expect("entry 1 url");
+    let url_end = url_end + text[url_end..].find("\",").expect("url string end") + 2;
+    let late = tokens::github_classic(&mut Rng::new(99), "ghp");
+    let cut = format!("{}\n        \"comment\": \"debug {late}", &text[..url_end]);
     let env = Env::new();
-    let path = env.write("cut.har", &text[..cut]);
+    let path = env.write("cut.har", &cut);
     let run = jsonl(&env, &path, true);
     let found = run.findings();
     // (`pages` follows `entries` in this file: it was cut off.)
-    let entry0: Vec<Seen> = want(&s).into_iter().filter(|w| w.0 == Some(0)).collect();
+    let walked_want: Vec<Seen> = want(&s).into_iter().filter(|w| w.0.is_some()).collect();
     let walked: Vec<Seen> = seen(
         &run,
         &found
@@ -425,15 +430,19 @@ fn a_truncated_har_is_scanned_as_text_with_an_error() {
             .cloned()
             .collect::<Vec<_>>(),
     );
-    run.check_same(&walked, &entry0, "entries before the cut keep their fields");
+    run.check_same(
+        &walked,
+        &walked_want,
+        "strings read whole keep their fields",
+    );
     let text_found: Vec<&Finding> = found.iter().filter(|f| f.har.is_none()).collect();
-    run.check_eq(text_found.len(), 1, "the cut entry's secret found as text");
+    run.check_eq(text_found.len(), 1, "the cut string's secret found as text");
     run.check_eq(
         text_found[0].fingerprint.clone(),
-        sha256_hex(pct(&s.refresh)),
-        "as written in the file",
+        sha256_hex(&late),
+        "the token in the cut string",
     );
-    check_places(&run, text.as_bytes(), &found);
+    check_places(&run, cut.as_bytes(), &found);
     run.expect_stderr_line(&["cut.har", "not valid JSON", "line"]);
     run.expect_code(2);
 }
