@@ -602,3 +602,52 @@ fn state_rescans_a_changed_capture_and_skips_an_unchanged_one() {
         "entry 1",
     );
 }
+
+/// Captures built to break the walker or to make it print a secret: a
+/// second `entries` array cut off, a token as a header name, as the method
+/// and percent-encoded in the URL, and JSON-lines records with a `log`
+/// object of their own.
+#[test]
+fn hostile_captures_neither_crash_nor_leak() {
+    let tok = tokens::github_classic(&mut Rng::new(404), "ghp");
+    let env = Env::new();
+    let cut = env.write(
+        "cut.har",
+        format!(r#"{{"log":{{"entries":[{{"request":{{"url":"https://a.example/"}},"x":"{tok}"}}],"entries":[{{"request":{{"url":"https://b.example/"}},"y":"#),
+    );
+    let run = jsonl(&env, &cut, false);
+    run.expect_code(2);
+    run.check_eq(run.findings().len(), 1, "the token, once");
+    let encoded = tok.replace('_', "%5F");
+    let named = env.write(
+        "named.har",
+        format!(r#"{{"log":{{"version":"1.2","entries":[{{"request":{{"method":"{tok}","url":"https://a.example/x?q={encoded}","headers":[{{"name":"{tok}","value":"x"}}]}}}}]}}}}"#),
+    );
+    for format in ["jsonl", "human", "csv", "sarif"] {
+        let run = env.run(&[
+            "scan".as_ref(),
+            "--format".as_ref(),
+            format.as_ref(),
+            named.as_os_str(),
+        ]);
+        run.expect_code(1);
+        let all = format!("{}{}", run.stdout(), run.stderr);
+        run.check(
+            !all.contains(&tok[4..]) && !all.contains(&encoded[4..]),
+            format!("{format}: no raw or encoded secret in the output"),
+        );
+    }
+    let ecs = env.write(
+        "ecs.log",
+        format!(
+            "{{\"@timestamp\":\"2024-05-01T12:00:00Z\",\"log\":{{\"level\":\"info\",\"logger\":\"auth\"}},\"message\":\"token {tok}\"}}\n{{\"@timestamp\":\"2024-05-01T12:00:01Z\",\"log\":{{\"level\":\"info\"}},\"message\":\"ok\"}}\n"
+        ),
+    );
+    let run = jsonl(&env, &ecs, false);
+    run.expect_code(1);
+    let found = run.findings();
+    run.check(
+        found.len() == 1 && found[0].har.is_none() && found[0].line == Some(1),
+        "a JSON-lines log is text",
+    );
+}
