@@ -31,6 +31,8 @@ mod formats;
 mod group;
 #[path = "cli/har.rs"]
 mod har;
+#[path = "cli/hostile.rs"]
+mod hostile;
 #[path = "cli/redact.rs"]
 mod redact;
 #[path = "cli/redaction.rs"]

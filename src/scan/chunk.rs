@@ -130,7 +130,9 @@ pub fn scan_reader<R: Read>(
     scan_reader_in(engine, reader, origin, emit, CHUNK)
 }
 
-fn scan_reader_in<R: Read>(
+/// [`scan_reader`] with a fill size of its own (tests and fuzzing: small
+/// fills put many secrets across fill edges).
+pub fn scan_reader_in<R: Read>(
     engine: &Engine,
     reader: R,
     origin: &Origin,
