@@ -161,6 +161,12 @@ fn compressed(
             )?;
             enc.finish().map(drop)
         }
+        Compression::Utf16 { big_endian } => {
+            let mut enc = crate::source::utf16::Encode::new(out, big_endian);
+            let mut dec = crate::source::utf16::Decode::new(input, big_endian);
+            copy(r, &mut dec, &mut enc, depth + 1)?;
+            enc.finish().map(drop)
+        }
         Compression::Xz => {
             let mut enc = liblzma::write::XzEncoder::new(out, 1);
             copy(

@@ -242,6 +242,7 @@ pub enum Decoder<R: Read> {
     Zstd(zstd::stream::read::Decoder<'static, BufReader<R>>),
     Bzip2(bzip2::read::MultiBzDecoder<R>),
     Xz(liblzma::read::XzDecoder<R>),
+    Utf16(super::utf16::Decode<R>),
 }
 
 impl<R: Read> Decoder<R> {
@@ -250,6 +251,9 @@ impl<R: Read> Decoder<R> {
             Compression::Gzip => Decoder::Gzip(flate2::read::MultiGzDecoder::new(r)),
             Compression::Zstd => Decoder::Zstd(zstd::stream::read::Decoder::new(r)?),
             Compression::Bzip2 => Decoder::Bzip2(bzip2::read::MultiBzDecoder::new(r)),
+            Compression::Utf16 { big_endian } => {
+                Decoder::Utf16(super::utf16::Decode::new(r, big_endian))
+            }
             Compression::Xz => Decoder::Xz(liblzma::read::XzDecoder::new_stream(
                 r,
                 liblzma::stream::Stream::new_stream_decoder(
@@ -269,6 +273,7 @@ impl<R: Read> Read for Decoder<R> {
             Decoder::Zstd(d) => d.read(buf),
             Decoder::Bzip2(d) => d.read(buf),
             Decoder::Xz(d) => d.read(buf),
+            Decoder::Utf16(d) => d.read(buf),
         }
     }
 }

@@ -8,13 +8,17 @@ use std::io::{self, Cursor, Read};
 /// How many leading bytes are sniffed.
 pub const HEAD: usize = 8192;
 
-/// A compression format: one stream in, one stream out.
+/// A compression format or text encoding: one stream in, one stream out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compression {
     Gzip,
     Zstd,
     Bzip2,
     Xz,
+    /// UTF-16 text with a byte-order mark, read as UTF-8.
+    Utf16 {
+        big_endian: bool,
+    },
 }
 
 /// A compressed or archive format leaksweep decodes.
@@ -32,6 +36,8 @@ impl Container {
             Container::Compressed(Compression::Zstd) => "zstd",
             Container::Compressed(Compression::Bzip2) => "bzip2",
             Container::Compressed(Compression::Xz) => "xz",
+            Container::Compressed(Compression::Utf16 { big_endian: false }) => "UTF-16LE",
+            Container::Compressed(Compression::Utf16 { big_endian: true }) => "UTF-16BE",
             Container::Tar => "tar",
             Container::Zip => "zip",
         }
@@ -67,6 +73,13 @@ pub fn sniff(head: &[u8]) -> Sniff {
     ];
     if let Some((_, c)) = MAGIC.iter().find(|(m, _)| head.starts_with(m)) {
         return Sniff::Container(*c);
+    }
+    // A UTF-16 byte-order mark: text (Windows-exported logs), read as
+    // UTF-8. (Without a mark, UTF-16 text is binary to leaksweep.)
+    for (bom, big_endian) in [(b"\xff\xfe", false), (b"\xfe\xff", true)] {
+        if head.starts_with(bom) && head.len() >= 4 {
+            return Sniff::Container(Container::Compressed(Compression::Utf16 { big_endian }));
+        }
     }
     // A zstd skippable frame (pzstd writes one first): 0x184D2A50..5F.
     if head.len() >= 4 && head[0] & 0xf0 == 0x50 && head[1..4] == [0x2a, 0x4d, 0x18] {

@@ -8,4 +8,5 @@ pub mod detect;
 pub mod mmap;
 pub mod prefetch;
 pub mod unpack;
+pub mod utf16;
 pub mod ziplocal;

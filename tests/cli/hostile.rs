@@ -172,3 +172,48 @@ fn a_long_line_without_a_newline() {
     }
     fs::remove_file(env.path("long.log")).expect("rm");
 }
+
+/// UTF-16 with a byte-order mark (Windows-exported logs): decoded, so the
+/// secret is found (placed in the UTF-8 text), and redacted into a UTF-16
+/// copy.
+#[test]
+fn utf16_logs_are_decoded() {
+    let env = Env::new();
+    let tok = tokens::github_classic(&mut Rng::new(10), "ghp");
+    let text =
+        format!("2024-05-01 12:00:00 INFO démarrage\r\n2024-05-01 12:00:01 DEBUG token={tok}\r\n");
+    let at = text.find(&tok).expect("token") as u64;
+    for (name, big_endian) in [("le.log", false), ("be.log", true)] {
+        let mut bytes: Vec<u8> = if big_endian {
+            vec![0xfe, 0xff]
+        } else {
+            vec![0xff, 0xfe]
+        };
+        for u in text.encode_utf16() {
+            bytes.extend(if big_endian {
+                u.to_be_bytes()
+            } else {
+                u.to_le_bytes()
+            });
+        }
+        env.write(name, &bytes);
+        let run = scan(&env, &[name]);
+        let found = run.findings();
+        run.check_eq(found.len(), 1, format!("{name}: the token is found"));
+        run.check_eq(
+            (found[0].line, found[0].offset),
+            (Some(2), Some(at)),
+            "in the UTF-8 text",
+        );
+        run.expect_code(1);
+        let out = format!("{name}.clean");
+        env.run(&["redact", name, "-o", &out]).expect_code(1);
+        let copy = fs::read(env.path(&out)).expect("copy");
+        run.check_eq(
+            &copy[..2],
+            &bytes[..2],
+            "the copy is UTF-16 in the same byte order",
+        );
+        scan(&env, &[&out]).expect_code(0);
+    }
+}
