@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File, Metadata};
 use std::io::{self, IsTerminal, Read, Seek, Write};
 use std::os::unix::fs::FileTypeExt;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
@@ -29,7 +30,7 @@ use crate::redact;
 use crate::report::{self, Counts, Format, Reporter};
 use crate::rules::{check, Rule, Rules};
 use crate::sanitize::{self, Redactor};
-use crate::scan::chunk::{scan_reader, scan_slice, StreamError};
+use crate::scan::chunk::{scan_reader, scan_slice, scan_slice_releasing, StreamError};
 use crate::scan::locate::{count_newlines, Origin};
 use crate::scan::Engine;
 use crate::source::decode::Limits;
@@ -552,7 +553,7 @@ impl Scan<'_> {
                         self.remember(&meta, &head, None);
                         return Ok(());
                     }
-                    let (found, mark) = self.slice(&bytes, start, lines);
+                    let (found, mark) = self.slice(&bytes, start, lines, &|_| {});
                     self.bytes += (bytes.len() as u64).saturating_sub(start);
                     (self.send)(found);
                     self.remember(&meta, &head, Some((mark.0, mark.1, false)));
@@ -632,7 +633,9 @@ impl Scan<'_> {
     /// Returns how far its complete lines reach and how many lines that is
     /// (see [`Scan::slice`]), or None when the file shrank meanwhile.
     fn mapped(&mut self, map: &Guarded, len: u64, start: u64, lines: u64) -> Option<(u64, u64)> {
-        let (mut found, mark) = self.slice(map.bytes(), start, lines);
+        // Each chunk's pages leave memory once it is scanned.
+        let release = |r: Range<usize>| map.release(r.start, r.end);
+        let (mut found, mark) = self.slice(map.bytes(), start, lines, &release);
         self.bytes += len.saturating_sub(start);
         let shrunk = map.truncated();
         if let Some(now) = shrunk {
@@ -652,10 +655,17 @@ impl Scan<'_> {
     /// Scans `bytes[start..]`, where line `lines + 1` begins, and returns
     /// the findings and, under `--state`, where the last complete line ends
     /// and the newlines before it (else zeros: nobody asks).
-    fn slice(&self, bytes: &[u8], start: u64, lines: u64) -> (Vec<Finding>, (u64, u64)) {
+    fn slice(
+        &self,
+        bytes: &[u8],
+        start: u64,
+        lines: u64,
+        release: &(dyn Fn(Range<usize>) + Sync),
+    ) -> (Vec<Finding>, (u64, u64)) {
         let from = usize::try_from(start).map_or(bytes.len(), |s| s.min(bytes.len()));
         let rest = &bytes[from..];
-        let mut found = scan_slice(self.engine, rest, self.origin);
+        let moved = |r: Range<usize>| release(from + r.start..from + r.end);
+        let mut found = scan_slice_releasing(self.engine, rest, self.origin, &moved);
         for f in &mut found {
             f.offset = f.offset.map(|o| o + from as u64);
             f.line = f.line.map(|l| l + lines);

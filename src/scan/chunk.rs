@@ -27,16 +27,37 @@ struct Piece {
 /// Scans a whole in-memory haystack (a mapped or read file), splitting it
 /// into line-aligned chunks scanned in parallel when it is large.
 pub fn scan_slice(engine: &Engine, hay: &[u8], origin: &Origin) -> Vec<Finding> {
-    scan_slice_in(engine, hay, origin, CHUNK)
+    scan_slice_in(engine, hay, origin, CHUNK, &|_| {})
 }
 
-fn scan_slice_in(engine: &Engine, hay: &[u8], origin: &Origin, chunk: usize) -> Vec<Finding> {
+/// [`scan_slice`], telling `release` each chunk's bytes once they are
+/// scanned (a mapped file drops them from memory).
+pub fn scan_slice_releasing(
+    engine: &Engine,
+    hay: &[u8],
+    origin: &Origin,
+    release: &(dyn Fn(Range<usize>) + Sync),
+) -> Vec<Finding> {
+    scan_slice_in(engine, hay, origin, CHUNK, release)
+}
+
+fn scan_slice_in(
+    engine: &Engine,
+    hay: &[u8],
+    origin: &Origin,
+    chunk: usize,
+    release: &(dyn Fn(Range<usize>) + Sync),
+) -> Vec<Finding> {
     let pieces = split(hay, chunk);
     let results: Vec<(Vec<Finding>, u64)> = pieces
         .par_iter()
         .map_init(
             || engine.clone(),
-            |engine, p| scan_piece(engine, hay, p, origin),
+            |engine, p| {
+                let done = scan_piece(engine, hay, p, origin);
+                release(p.own.clone());
+                done
+            },
         )
         .collect();
     // Line numbers so far are relative to each chunk: add the newlines of
@@ -294,14 +315,14 @@ mod tests {
         let hay = haystack(&rules);
         let engine = Engine::new(rules).expect("engine");
         let origin = Origin::default();
-        let whole = scan_slice_in(&engine, &hay, &origin, usize::MAX / 2);
+        let whole = scan_slice_in(&engine, &hay, &origin, usize::MAX / 2, &|_| {});
         assert!(whole.len() > 200, "only {} findings", whole.len());
 
         // Chunks as small as the scanner allows (the overlap is 16 KiB, for
         // PEM blocks): many edges, each at a different place relative to
         // the secrets.
         for chunk in (0..6).map(|i| 2 * engine.overlap() + i * 2477) {
-            let pieces = scan_slice_in(&engine, &hay, &origin, chunk);
+            let pieces = scan_slice_in(&engine, &hay, &origin, chunk, &|_| {});
             assert_eq!(pieces, whole, "scan_slice in {chunk}-byte chunks");
 
             let mut streamed = Vec::new();
@@ -324,7 +345,7 @@ mod tests {
         let hay = haystack(&rules);
         let engine = Engine::new(rules).expect("engine");
         let origin = Origin::default();
-        let whole = scan_slice_in(&engine, &hay, &origin, usize::MAX / 2);
+        let whole = scan_slice_in(&engine, &hay, &origin, usize::MAX / 2, &|_| {});
         let cut = hay.len() / 2;
         let failing = io::Cursor::new(&hay[..cut]).chain(Failing);
         let mut got = Vec::new();

@@ -79,12 +79,13 @@ impl Guarded {
         &self.map
     }
 
-    /// Drops the pages from `from` to `upto` from this process's memory
-    /// (they stay in the page cache): a reader that is past them keeps its
-    /// resident set small. They read back from the file if touched again.
+    /// Drops the whole pages between `from` and `upto` from this process's
+    /// memory (they stay in the page cache): a reader that is past them
+    /// keeps its resident set small. They read back from the file if
+    /// touched again.
     pub fn release(&self, from: usize, upto: usize) {
         let page = PAGE.load(Ordering::Relaxed);
-        let start = from / page * page;
+        let start = from.div_ceil(page) * page;
         let end = upto.min(self.map.len()) / page * page;
         if end > start {
             // SAFETY: DONTNEED on a private, read-only file mapping only
