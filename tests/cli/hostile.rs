@@ -217,3 +217,66 @@ fn utf16_logs_are_decoded() {
         scan(&env, &[&out]).expect_code(0);
     }
 }
+
+/// A file that grows while it is scanned: the bytes it had when opened
+/// are scanned, the run ends normally and says nothing false (what was
+/// appended is for the next run).
+#[test]
+fn a_file_that_grows_during_the_scan() {
+    use std::io::Write;
+    let env = Env::new();
+    let tok = ordinary(&env);
+    let path = env.path("growing.log");
+    crate::truncation::write_big(&path);
+    let late = tokens::github_classic(&mut Rng::new(11), "ghp");
+    let run = env.run_while(
+        &["scan", "--format", "jsonl", "growing.log", "ok.log"],
+        |pid| {
+            crate::truncation::wait_until_mapped(pid, &path);
+            let mut f = fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .expect("open");
+            for _ in 0..200 {
+                f.write_all(format!("2024-05-01 DEBUG token={late}\n").as_bytes())
+                    .expect("append");
+            }
+        },
+    );
+    run.check(run.code() == Some(1), "findings, no error, no crash");
+    found_ordinary(&run, &tok);
+    let found = run.findings();
+    run.check(
+        found
+            .iter()
+            .any(|f| f.path == "growing.log" && f.rule == "github-pat-classic"),
+        "the secrets the file had are found",
+    );
+}
+
+/// A directory removed while it is walked or scanned: its files that are
+/// gone are errors naming them (or the scan was done first), the process
+/// exits normally, and every other input is scanned.
+#[test]
+fn a_directory_that_disappears_mid_scan() {
+    let env = Env::new();
+    let tok = ordinary(&env);
+    for i in 0..400 {
+        env.write(
+            &format!("gone/d{}/f{i}.log", i % 20),
+            "2024-05-01 INFO nothing\n".repeat(200),
+        );
+    }
+    let gone = env.path("gone");
+    let run = env.run_while(&["scan", "--format", "jsonl", "gone", "ok.log"], |_| {
+        let _ = fs::remove_dir_all(&gone);
+    });
+    run.check(
+        matches!(run.code(), Some(1) | Some(2)),
+        "exit 1 (scanned before it went) or 2 (some files vanished), never a crash",
+    );
+    if run.code() == Some(2) {
+        run.expect_stderr_line(&["gone"]);
+    }
+    found_ordinary(&run, &tok);
+}

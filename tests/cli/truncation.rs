@@ -19,7 +19,7 @@ const SIZE: usize = 200 << 20;
 /// What the file is truncated to: the first secret survives.
 const KEEP: u64 = 4096;
 
-fn write_big(path: &Path) {
+pub fn write_big(path: &Path) {
     let start = tokens::family(SEED, "github_pat_classic");
     let end = tokens::family(SEED, "aws_access_key_id");
     let block = clean_lines(0, 12_000);
@@ -106,7 +106,7 @@ fn truncating_the_file_mid_scan_never_kills_the_process() {
 
 /// Waits (up to 30 s) until process `pid` has `path` memory-mapped, or has
 /// exited.
-fn wait_until_mapped(pid: u32, path: &Path) {
+pub fn wait_until_mapped(pid: u32, path: &Path) {
     let maps = format!("/proc/{pid}/maps");
     let stat = format!("/proc/{pid}/stat");
     let path = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
