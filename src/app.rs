@@ -198,13 +198,16 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
                     send: &send,
                     limits: settings.limits,
                     bytes: 0,
+                    progressed: 0,
                     ledger: ledger.as_ref(),
                     failed: false,
                 };
                 scan.input(input);
                 let n = scan.bytes;
                 bytes.fetch_add(n, Ordering::Relaxed);
-                progress::add(*size);
+                // The progress line: what a mapped scan has not counted
+                // chunk by chunk.
+                progress::add(size.saturating_sub(scan.progressed));
             },
         );
         drop(tx);
@@ -469,6 +472,8 @@ struct Scan<'a> {
     send: &'a dyn Fn(Vec<Finding>),
     limits: Limits,
     bytes: u64,
+    /// Bytes of this input already counted on the progress line.
+    progressed: u64,
     /// `--state`: what earlier runs scanned, and what this one records.
     ledger: Option<&'a Ledger>,
     /// An error was reported for this input: its state does not advance.
@@ -633,9 +638,16 @@ impl Scan<'_> {
     /// Returns how far its complete lines reach and how many lines that is
     /// (see [`Scan::slice`]), or None when the file shrank meanwhile.
     fn mapped(&mut self, map: &Guarded, len: u64, start: u64, lines: u64) -> Option<(u64, u64)> {
-        // Each chunk's pages leave memory once it is scanned.
-        let release = |r: Range<usize>| map.release(r.start, r.end);
+        // Each chunk's pages leave memory once it is scanned, and count on
+        // the progress line.
+        let counted = AtomicU64::new(0);
+        let release = |r: Range<usize>| {
+            map.release(r.start, r.end);
+            counted.fetch_add(r.len() as u64, Ordering::Relaxed);
+            progress::add(r.len() as u64);
+        };
         let (mut found, mark) = self.slice(map.bytes(), start, lines, &release);
+        self.progressed += counted.into_inner();
         self.bytes += len.saturating_sub(start);
         let shrunk = map.truncated();
         if let Some(now) = shrunk {

@@ -3,8 +3,9 @@
 //! run is not `--quiet`; every other stderr line is printed above it
 //! (through [`suspend`]), so the two never garble each other.
 //!
-//! Progress counts whole inputs: an input's bytes on disk are added when it
-//! is done.
+//! Progress counts bytes on disk: a mapped plain file chunk by chunk as it
+//! is scanned, any other input (compressed, archived, streamed) whole when
+//! it is done.
 
 use std::io::IsTerminal;
 use std::sync::Mutex;
