@@ -5,8 +5,10 @@
 //! both sides, so a secret that straddles a boundary is found exactly once.
 //! Offsets are absolute in the stream; line numbers are counted lazily.
 
+use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::ops::Range;
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 
@@ -22,6 +24,8 @@ pub const CHUNK: usize = 8 << 20;
 struct Piece {
     own: Range<usize>,
     line_start: usize,
+    /// The haystack's last chunk.
+    last: bool,
 }
 
 /// Scans a whole in-memory haystack (a mapped or read file), splitting it
@@ -48,23 +52,32 @@ fn scan_slice_in(
     chunk: usize,
     release: &(dyn Fn(Range<usize>) + Sync),
 ) -> Vec<Finding> {
-    let pieces = split(hay, chunk);
-    let results: Vec<(Vec<Finding>, u64)> = pieces
-        .par_iter()
+    // Chunks are cut as the workers take them, not all up front: finding a
+    // cut reads the bytes around it, and on a file of few newlines that
+    // would read (and keep resident) the whole mapping before any chunk is
+    // scanned and released.
+    let released = InOrder {
+        release,
+        pending: Mutex::new(Pending::default()),
+    };
+    let mut results: Vec<(usize, (Vec<Finding>, u64))> = Pieces::new(hay, chunk)
+        .enumerate()
+        .par_bridge()
         .map_init(
             || engine.clone(),
-            |engine, p| {
-                let done = scan_piece(engine, hay, p, origin);
-                release(p.own.clone());
-                done
+            |engine, (i, p)| {
+                let done = scan_piece(engine, hay, &p, origin);
+                released.scanned(i, p);
+                (i, done)
             },
         )
         .collect();
+    results.sort_unstable_by_key(|(i, _)| *i);
     // Line numbers so far are relative to each chunk: add the newlines of
     // every earlier chunk.
     let mut before = 0u64;
     let mut out = Vec::new();
-    for (mut found, newlines) in results {
+    for (_, (mut found, newlines)) in results {
         for f in &mut found {
             f.line = f.line.map(|l| l + before);
         }
@@ -72,6 +85,48 @@ fn scan_slice_in(
         before += newlines;
     }
     out
+}
+
+/// Hands scanned chunks to `release` in order, each once the chunk after
+/// it is scanned too: a scan reads `Engine::overlap()` bytes of both
+/// neighbours, and reading a page already released maps it back in (with
+/// large page-cache folios, its neighbours too) for the rest of the run.
+struct InOrder<'a> {
+    release: &'a (dyn Fn(Range<usize>) + Sync),
+    pending: Mutex<Pending>,
+}
+
+#[derive(Default)]
+struct Pending {
+    /// Index of the next chunk to release.
+    next: usize,
+    /// Chunks scanned but not yet released, by index.
+    scanned: BTreeMap<usize, Piece>,
+}
+
+impl InOrder<'_> {
+    fn scanned(&self, i: usize, piece: Piece) {
+        // A poisoned lock means a scan panicked; the run is failing anyway,
+        // and releasing less is always safe.
+        let Ok(mut pending) = self.pending.lock() else {
+            return;
+        };
+        pending.scanned.insert(i, piece);
+        loop {
+            let next = pending.next;
+            let ready = match pending.scanned.get(&next) {
+                Some(p) => p.last || pending.scanned.contains_key(&(next + 1)),
+                None => false,
+            };
+            if !ready {
+                break;
+            }
+            if let Some(p) = pending.scanned.remove(&next) {
+                (self.release)(p.own);
+            }
+            pending.next += 1;
+        }
+    }
 }
 
 /// Scans one chunk: its findings, lines counted from the chunk's start,
@@ -93,42 +148,78 @@ fn scan_piece(engine: &Engine, hay: &[u8], p: &Piece, origin: &Origin) -> (Vec<F
     (found, lines.line - 1)
 }
 
-/// Splits `hay` into chunks of about `size` bytes that end just after a
-/// newline; a line longer than `size` is cut where it must be.
-fn split(hay: &[u8], size: usize) -> Vec<Piece> {
-    let mut pieces = Vec::new();
-    let mut start = 0;
-    let mut line_start = 0;
-    while start < hay.len() {
-        let target = (start + size).min(hay.len());
+/// Cuts `hay` into chunks of about `size` bytes that end just after a
+/// newline; a line longer than `size` is cut where it must be. An empty
+/// haystack is one empty chunk.
+struct Pieces<'a> {
+    hay: &'a [u8],
+    size: usize,
+    start: usize,
+    line_start: usize,
+    /// Where the last search for a newline found none up to: a long line's
+    /// bytes are searched once, not again for its next chunk's line start.
+    clear: Range<usize>,
+    done: bool,
+}
+
+impl<'a> Pieces<'a> {
+    fn new(hay: &'a [u8], size: usize) -> Pieces<'a> {
+        Pieces {
+            hay,
+            size: size.max(1),
+            start: 0,
+            line_start: 0,
+            clear: 0..0,
+            done: false,
+        }
+    }
+}
+
+impl Iterator for Pieces<'_> {
+    type Item = Piece;
+
+    fn next(&mut self) -> Option<Piece> {
+        if self.done {
+            return None;
+        }
+        let (hay, start) = (self.hay, self.start);
+        let searched = std::mem::replace(&mut self.clear, 0..0);
+        let target = (start + self.size).min(hay.len());
         let end = if target == hay.len() {
             target
         } else {
-            memchr::memchr(b'\n', &hay[target..(target + size).min(hay.len())])
-                .map_or(target, |i| target + i + 1)
+            let window = target..(target + self.size).min(hay.len());
+            match memchr::memchr(b'\n', &hay[window.clone()]) {
+                Some(i) => target + i + 1,
+                None => {
+                    self.clear = window;
+                    target
+                }
+            }
         };
-        pieces.push(Piece {
+        let piece = Piece {
             own: start..end,
-            line_start,
-        });
+            line_start: self.line_start,
+            last: end >= hay.len(),
+        };
         if end > 0 && hay[end - 1] != b'\n' {
             // The next chunk begins mid-line: its line started in this one
-            // (or earlier).
-            if let Some(i) = memchr::memrchr(b'\n', &hay[start..end]) {
-                line_start = start + i + 1;
+            // (or earlier). Bytes already searched need no second look.
+            let unsearched = if searched.start <= start && searched.end >= end {
+                start..start
+            } else {
+                start..end
+            };
+            if let Some(i) = memchr::memrchr(b'\n', &hay[unsearched.clone()]) {
+                self.line_start = unsearched.start + i + 1;
             }
         } else {
-            line_start = end;
+            self.line_start = end;
         }
-        start = end;
+        self.start = end;
+        self.done = end >= hay.len();
+        Some(piece)
     }
-    if pieces.is_empty() {
-        pieces.push(Piece {
-            own: 0..0,
-            line_start: 0,
-        });
-    }
-    pieces
 }
 
 /// A read that failed part-way: what was read before it, and why.
@@ -336,6 +427,35 @@ mod tests {
             .expect("no read error");
             assert_eq!(n, hay.len() as u64);
             assert_eq!(streamed, whole, "one byte per read, {chunk}-byte fills");
+        }
+    }
+
+    #[test]
+    fn chunks_cover_the_haystack_and_know_where_their_line_starts() {
+        // Lines of every length from none to several chunks long.
+        let mut hay = Vec::new();
+        for len in [0, 1, 5, 0, 17, 40, 3, 90, 0, 0, 11] {
+            hay.extend(std::iter::repeat_n(b'x', len));
+            hay.push(b'\n');
+        }
+        hay.extend(std::iter::repeat_n(b'y', 75));
+        for size in 1..30 {
+            for end in [0, 1, hay.len() - 76, hay.len()] {
+                let hay = &hay[..end];
+                let mut at = 0;
+                for p in Pieces::new(hay, size) {
+                    assert_eq!(p.own.start, at, "contiguous ({size}, {end})");
+                    assert!(p.own.end > p.own.start || hay.is_empty());
+                    let line = hay[..at].iter().rposition(|&b| b == b'\n');
+                    assert_eq!(p.line_start, line.map_or(0, |i| i + 1), "({size}, {end})");
+                    let cut_mid_line = p.own.end < hay.len() && hay[p.own.end - 1] != b'\n';
+                    if cut_mid_line {
+                        assert_eq!(p.own.len(), size, "a line is cut only when it must be");
+                    }
+                    at = p.own.end;
+                }
+                assert_eq!(at, hay.len(), "every byte owned ({size}, {end})");
+            }
         }
     }
 
