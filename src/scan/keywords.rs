@@ -1,9 +1,10 @@
 //! The keyword search: every rule keyword of at least [`super::SHORT`]
 //! bytes, found in one pass.
 //!
-//! Up to 128 keywords, aho-corasick's packed searcher (Teddy) runs alone,
-//! its pattern-count heuristics off; past that (a user's many rules) the
-//! automaton takes over. Teddy screens 16 or 32 bytes at a time against
+//! Up to 128 keywords, aho-corasick's packed searcher (Teddy) runs, its
+//! pattern-count heuristics off, with a DFA to fall back on where input
+//! slows it down ([`Guarded`]); past that (a user's many rules) the
+//! automaton alone. Teddy screens 16 or 32 bytes at a time against
 //! 16 buckets of patterns by the nybbles of their first four bytes: a
 //! bucket flags a position when each of those bytes fits the nybbles of
 //! *some* pattern of the bucket, so a bucket of unlike patterns flags
@@ -11,15 +12,40 @@
 //! are therefore dealt into buckets of alike patterns first.
 
 use std::ops::Range;
+use std::time::Instant;
 
-use aho_corasick::{packed, AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::{packed, AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind, Span};
 
 #[derive(Clone, Debug)]
 pub enum Keywords {
-    /// The searcher, and for each of its pattern ids the keyword's index.
-    Packed(packed::Searcher, Vec<usize>),
+    Packed(Guarded),
     Automaton(AhoCorasick),
 }
+
+/// Teddy with a way out. Its screen is fast on text, but input made of
+/// bytes that many buckets accept (a run of `a`, of `A`, of `eyJ`) flags
+/// every position and each flag is verified: 20 times slower than on
+/// logs. A block that Teddy searches slower than [`FLOOR`] hands the rest
+/// of the range to a plain DFA, whose speed does not depend on the bytes.
+/// Both give the same leftmost-longest matches; only the speed differs.
+#[derive(Clone, Debug)]
+pub struct Guarded {
+    teddy: packed::Searcher,
+    /// For each of Teddy's pattern ids, the keyword's index.
+    by_id: Vec<usize>,
+    /// The same keywords, searched byte by byte (ids are keyword indexes).
+    dfa: AhoCorasick,
+    /// Longest keyword: a match starting in a block ends this far past it.
+    longest: usize,
+}
+
+/// Bytes Teddy searches between looks at the clock.
+const BLOCK: usize = 256 << 10;
+
+/// Slowest Teddy search, in nanoseconds per KiB, before the DFA takes
+/// over: 4 µs per KiB is 256 MB/s, several times below Teddy's pace on
+/// logs and under the DFA's own (about 1 GB/s).
+const FLOOR: u128 = 4_000;
 
 /// Teddy's buckets: its patterns `i`, `i + 16`, `i + 32` … share one.
 const BUCKETS: usize = 16;
@@ -36,37 +62,93 @@ impl Keywords {
             .builder()
             .extend(by_id.iter().map(|&p| &patterns[p]))
             .build();
-        if let Some(searcher) = packed {
-            return Ok(Keywords::Packed(searcher, by_id));
+        let dfa = |prefilter: bool| {
+            AhoCorasickBuilder::new()
+                .match_kind(MatchKind::LeftmostLongest)
+                .kind(Some(AhoCorasickKind::DFA))
+                .prefilter(prefilter)
+                .build(patterns)
+        };
+        if let Some(teddy) = packed {
+            return Ok(Keywords::Packed(Guarded {
+                teddy,
+                by_id,
+                dfa: dfa(false)?,
+                longest: patterns.iter().map(Vec::len).max().unwrap_or(0),
+            }));
         }
-        let automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostLongest)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(patterns)?;
-        Ok(Keywords::Automaton(automaton))
+        Ok(Keywords::Automaton(dfa(true)?))
     }
 
     /// Calls `hit(pattern, start, end)` for each leftmost-longest keyword
     /// match in `hay[range]`, in order.
     pub fn each(&self, hay: &[u8], range: Range<usize>, mut hit: impl FnMut(usize, usize, usize)) {
         match self {
-            Keywords::Packed(searcher, by_id) => {
-                let base = range.start;
-                for m in searcher.find_iter(&hay[range]) {
-                    hit(
-                        by_id[m.pattern().as_usize()],
-                        base + m.start(),
-                        base + m.end(),
-                    );
+            Keywords::Packed(g) => g.each(hay, range, BLOCK, FLOOR, &mut hit),
+            Keywords::Automaton(a) => automaton(a, hay, range, &mut hit),
+        }
+    }
+}
+
+impl Guarded {
+    /// Teddy block by block; once two blocks in a row take longer than
+    /// `floor` ns per KiB, the DFA from there on. (One slow block may be a
+    /// page fault or a preempted thread.)
+    fn each(
+        &self,
+        hay: &[u8],
+        range: Range<usize>,
+        block: usize,
+        floor: u128,
+        hit: &mut impl FnMut(usize, usize, usize),
+    ) {
+        let mut at = range.start;
+        let mut slow = false;
+        // Hits wait until the block's clock stops: what the caller does
+        // with them is not Teddy's time.
+        let mut hits: Vec<(usize, usize, usize)> = Vec::new();
+        while at < range.end {
+            let (clock, from) = (Instant::now(), at);
+            let block_end = (at + block).min(range.end);
+            // A match starting in the block is found whole: the span
+            // reaches a keyword's length past it. Teddy searches from the
+            // end of each match, as its own iterator does.
+            let span_end = (block_end + self.longest).min(range.end);
+            while at < block_end {
+                match self.teddy.find_in(hay, Span::from(at..span_end)) {
+                    Some(m) if m.start() < block_end => {
+                        hits.push((self.by_id[m.pattern().as_usize()], m.start(), m.end()));
+                        at = m.end();
+                    }
+                    _ => at = block_end,
                 }
             }
-            Keywords::Automaton(a) => {
-                let input = aho_corasick::Input::new(hay).range(range);
-                for m in a.find_iter(input) {
-                    hit(m.pattern().as_usize(), m.start(), m.end());
-                }
+            let took = clock.elapsed().as_nanos();
+            for (p, start, end) in hits.drain(..) {
+                hit(p, start, end);
+            }
+            let kib = (at - from) as u128 / 1024;
+            if took <= floor.saturating_mul(kib.max(1)) {
+                slow = false;
+            } else if slow {
+                automaton(&self.dfa, hay, at..range.end, hit);
+                return;
+            } else {
+                slow = true;
             }
         }
+    }
+}
+
+fn automaton(
+    a: &AhoCorasick,
+    hay: &[u8],
+    range: Range<usize>,
+    hit: &mut impl FnMut(usize, usize, usize),
+) {
+    let input = aho_corasick::Input::new(hay).range(range);
+    for m in a.find_iter(input) {
+        hit(m.pattern().as_usize(), m.start(), m.end());
     }
 }
 
@@ -201,6 +283,59 @@ mod tests {
         );
         by_id.sort_unstable();
         assert_eq!(by_id, (0..patterns.len()).collect::<Vec<_>>());
+    }
+
+    /// Block by block, switching to the DFA or not, the matches are
+    /// those of one Teddy pass over the whole range: blocks never cut a
+    /// match, and nested or overlapping keywords resolve alike.
+    #[test]
+    fn guarded_search_finds_what_one_pass_finds() {
+        let words = [
+            "token",
+            "access_token",
+            "oken=",
+            "ghp_",
+            "ghp_ghp_",
+            "xoxb-",
+            "AKIA",
+            "aaaa",
+        ];
+        let patterns: Vec<Vec<u8>> = words.iter().map(|w| w.as_bytes().to_vec()).collect();
+        let Keywords::Packed(g) = Keywords::new(&patterns).expect("builds") else {
+            panic!("few keywords: Teddy");
+        };
+        let mut hay = Vec::new();
+        let mut seed = 9u32;
+        for _ in 0..400 {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let piece = match seed >> 29 {
+                0 | 1 => words[(seed >> 8) as usize % words.len()],
+                2 => "aaaaaaa",
+                3 => "ghp_ghp_ghp_",
+                _ => " x=",
+            };
+            hay.extend_from_slice(piece.as_bytes());
+        }
+        let range = 3..hay.len() - 2;
+        let mut want = Vec::new();
+        for m in g.teddy.find_iter(&hay[range.clone()]) {
+            let start = range.start + m.start();
+            want.push((
+                g.by_id[m.pattern().as_usize()],
+                start,
+                range.start + m.end(),
+            ));
+        }
+        assert!(want.len() > 100, "{} matches", want.len());
+        for block in [1, 2, 3, 7, 64, 1000, 1 << 20] {
+            for floor in [0, u128::MAX] {
+                let mut got = Vec::new();
+                g.each(&hay, range.clone(), block, floor, &mut |p, s, e| {
+                    got.push((p, s, e))
+                });
+                assert_eq!(got, want, "block {block}, floor {floor}");
+            }
+        }
     }
 
     /// Keywords sharing their first bytes land in one bucket: Teddy's
