@@ -15,15 +15,18 @@
 //! `wait4`) per command, then recall: every planted (file, entry, field,
 //! fingerprint) must be reported. Exit status 1 when one is missing.
 
+mod child;
+
 use std::collections::BTreeSet;
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use child::{env_u64, Measure};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -62,16 +65,6 @@ impl Rng {
     }
     fn bytes(&mut self, n: usize) -> Vec<u8> {
         (0..n).map(|_| self.next() as u8).collect()
-    }
-}
-
-fn env_u64(name: &str, default: u64) -> io::Result<u64> {
-    match std::env::var(name) {
-        Ok(v) => v
-            .replace('_', "")
-            .parse()
-            .map_err(|e| io::Error::other(format!("{name}={v:?}: {e}"))),
-        Err(_) => Ok(default),
     }
 }
 
@@ -277,55 +270,24 @@ fn write_har(
     out.flush()
 }
 
-struct Measure {
-    wall: Duration,
-    maxrss_kib: u64,
-    exit: i32,
-}
-
-/// Runs a command once, stdout to `stdout`; wall time and peak RSS.
+/// Runs `program args` once, stdout to `stdout`.
 fn measure(program: &Path, args: &[String], stdout: &Path) -> io::Result<Measure> {
-    let start = Instant::now();
-    let child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(File::create(stdout)?)
-        .stderr(Stdio::inherit())
-        .spawn()?;
-    let pid = child.id() as libc::pid_t;
-    let mut status: libc::c_int = 0;
-    // SAFETY: rusage is plain old data; all-zero is a valid value.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: valid pointers to locals; `pid` is our own unreaped child.
-        if unsafe { libc::wait4(pid, &mut status, 0, &mut ru) } == pid {
-            break;
-        }
-        let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
-        }
-    }
-    let wall = start.elapsed();
-    drop(child);
-    Ok(Measure {
-        wall,
-        maxrss_kib: ru.ru_maxrss as u64,
-        exit: if libc::WIFEXITED(status) {
-            libc::WEXITSTATUS(status)
-        } else {
-            -1
-        },
-    })
+    child::measure(
+        Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(File::create(stdout)?)
+            .stderr(Stdio::inherit()),
+    )
 }
 
 fn run() -> io::Result<i32> {
     let bytes = env_u64("LEAKSWEEP_HAR_BYTES", 600_000_000)?;
     let files = env_u64("LEAKSWEEP_HAR_FILES", 5)?.max(1);
     let runs = env_u64("LEAKSWEEP_HAR_RUNS", 3)?.max(1);
-    let target =
-        PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()));
-    let root = target.join("bench-har").join(format!("{bytes}-{files}"));
+    let root = child::target_dir()
+        .join("bench-har")
+        .join(format!("{bytes}-{files}"));
     let dir = root.join("har");
     let manifest = root.join("planted.tsv");
     let mut planted: Vec<Planted> = Vec::new();
@@ -377,13 +339,7 @@ fn run() -> io::Result<i32> {
         .collect::<io::Result<_>>()?;
     let largest = sizes.iter().copied().max().unwrap_or(0);
     let total: u64 = sizes.iter().sum();
-    let bin = target.join("release").join("leaksweep");
-    let status = Command::new("cargo")
-        .args(["build", "--release", "--quiet"])
-        .status()?;
-    if !status.success() {
-        return Err(io::Error::other("cargo build --release failed"));
-    }
+    let bin = child::release_binary()?;
     println!(
         "HAR set: {} files, {:.1} MB (largest {:.1} MB), {} planted secrets; {} runs each, page cache warm",
         paths.len(),

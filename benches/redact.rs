@@ -14,64 +14,25 @@
 //! CPU); then checks that a scan of each redacted copy finds nothing. Exit
 //! status 1 when that check fails or a command fails.
 
+mod child;
 mod corpus;
+
+use child::{env_u64, Measure};
 
 use std::fs::{self, File};
 use std::io::{self, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-fn env_u64(name: &str, default: u64) -> io::Result<u64> {
-    match std::env::var(name) {
-        Ok(v) => v
-            .replace('_', "")
-            .parse()
-            .map_err(|e| io::Error::other(format!("{name}={v:?}: {e}"))),
-        Err(_) => Ok(default),
-    }
-}
-
-struct Measure {
-    wall: Duration,
-    maxrss_kib: u64,
-    exit: i32,
-}
-
-/// Runs a command once with stdout and stderr to files; wall time, peak RSS.
+/// Runs `program args` once, stdout and stderr beside `log`.
 fn measure(program: &Path, args: &[String], log: &Path) -> io::Result<Measure> {
-    let start = Instant::now();
-    let child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(File::create(log.with_extension("out"))?)
-        .stderr(File::create(log.with_extension("err"))?)
-        .spawn()?;
-    let pid = child.id() as libc::pid_t;
-    let mut status: libc::c_int = 0;
-    // SAFETY: rusage is plain old data; all-zero is a valid value.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: valid pointers to locals; `pid` is our own unreaped child.
-        if unsafe { libc::wait4(pid, &mut status, 0, &mut ru) } == pid {
-            break;
-        }
-        let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
-        }
-    }
-    let wall = start.elapsed();
-    drop(child);
-    Ok(Measure {
-        wall,
-        maxrss_kib: ru.ru_maxrss as u64,
-        exit: if libc::WIFEXITED(status) {
-            libc::WEXITSTATUS(status)
-        } else {
-            -1
-        },
-    })
+    child::measure(
+        Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(File::create(log.with_extension("out"))?)
+            .stderr(File::create(log.with_extension("err"))?),
+    )
 }
 
 fn main() {
@@ -87,9 +48,9 @@ fn main() {
 fn run() -> io::Result<i32> {
     let bytes = env_u64("LEAKSWEEP_REDACT_BYTES", 300_000_000)?;
     let runs = env_u64("LEAKSWEEP_REDACT_RUNS", 3)?.max(1);
-    let target =
-        PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()));
-    let root = target.join("bench-redact").join(bytes.to_string());
+    let root = child::target_dir()
+        .join("bench-redact")
+        .join(bytes.to_string());
     let logs = root.join("logs");
     let gz = root.join("gzip");
     let done = root.join("planted.txt");
@@ -115,13 +76,7 @@ fn run() -> io::Result<i32> {
             m.secrets.len() as u64
         }
     };
-    let status = Command::new("cargo")
-        .args(["build", "--release", "--quiet"])
-        .status()?;
-    if !status.success() {
-        return Err(io::Error::other("cargo build --release failed"));
-    }
-    let bin = target.join("release").join("leaksweep");
+    let bin = child::release_binary()?;
     let out = root.join("out");
     let total: u64 = corpus_bytes(&logs)?;
     println!(
