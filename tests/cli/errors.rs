@@ -4,6 +4,7 @@
 //! block forever).
 
 use std::ffi::CString;
+use std::fs;
 use std::os::unix::ffi::OsStrExt;
 
 use crate::families::SEED;
@@ -42,6 +43,40 @@ fn only_good_found(run: &Run, rule: &str) {
         vec![("good.log".to_string(), rule.to_string())],
         "the readable input is still scanned",
     );
+}
+
+/// A file and a directory the user may not read (leaksweep run as a
+/// user, as it is on a log host where some logs are root's): an error
+/// naming each, exit 2, the readable input still scanned.
+#[test]
+fn unreadable_file_and_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let rule = good_file(&env);
+    let secret = env.write("secret.log", tokens::family(SEED, "aws_access_key_id").text);
+    env.write("locked/app.log", "nothing here\n");
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o000)).expect("chmod");
+    fs::set_permissions(env.path("locked"), fs::Permissions::from_mode(0o000)).expect("chmod");
+    let run = env.run_unprivileged(&[
+        "scan",
+        "--format",
+        "jsonl",
+        "secret.log",
+        "locked",
+        "good.log",
+    ]);
+    run.check(
+        line_about(&run, "secret.log").contains("permission denied"),
+        "the unreadable file's error says why",
+    );
+    run.check(
+        run.stderr
+            .lines()
+            .any(|l| l.starts_with("leaksweep: locked") && l.contains("permission denied")),
+        "the unreadable directory's error says why",
+    );
+    only_good_found(&run, &rule);
+    run.expect_code(2);
 }
 
 #[test]

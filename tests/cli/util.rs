@@ -98,15 +98,40 @@ impl Env {
         finish(describe(args, &format!("<{rel}")), cmd, None, |_| {})
     }
 
+    /// `leaksweep ARGS` (stdin from /dev/null) as a user without root's
+    /// power to read every file: as `nobody`, through `setpriv`, when the
+    /// tests run as root. The scratch directory is opened to all for it.
+    pub fn run_unprivileged<S: AsRef<OsStr>>(&self, args: &[S]) -> Run {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(self.root(), fs::Permissions::from_mode(0o755))
+            .expect("open the scratch dir");
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let root = unsafe { libc::geteuid() } == 0;
+        let mut cmd = if root {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN]);
+            c
+        } else {
+            Command::new(BIN)
+        };
+        self.configure(&mut cmd, args);
+        cmd.stdin(Stdio::null());
+        finish(describe(args, "</dev/null"), cmd, None, |_| {})
+    }
+
     /// The command, not started.
     fn command<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
         let mut cmd = Command::new(BIN);
+        self.configure(&mut cmd, args);
+        cmd
+    }
+
+    fn configure<S: AsRef<OsStr>>(&self, cmd: &mut Command, args: &[S]) {
         cmd.args(args)
             .current_dir(self.root())
             .env_remove("NO_COLOR")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        cmd
     }
 }
 
