@@ -181,7 +181,8 @@ fn has_angle_name(v: &[u8]) -> bool {
 }
 
 fn has_marker(v: &[u8]) -> bool {
-    MARKERS_CI.iter().any(|m| contains_ci(v, m.as_bytes()))
+    let lower = v.to_ascii_lowercase();
+    MARKERS_CI.iter().any(|m| find(&lower, m.as_bytes()).is_some())
         || MARKERS_WORD.iter().any(|m| contains_spelling(v, m))
         || MARKERS_EXACT
             .iter()
@@ -281,11 +282,7 @@ pub(crate) fn find(h: &[u8], n: &[u8]) -> Option<usize> {
     if n.is_empty() || n.len() > h.len() {
         return None;
     }
-    h.windows(n.len()).position(|w| w == n)
-}
-
-pub(crate) fn contains_ci(h: &[u8], n: &[u8]) -> bool {
-    n.len() <= h.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+    memchr::memmem::find(h, n)
 }
 
 /// `word`, `WORD` or `Word` occurs in `h` (`word` given in lowercase).
