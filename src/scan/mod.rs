@@ -203,10 +203,11 @@ impl Engine {
         let mut pending: Vec<Option<Range<usize>>> = vec![None; self.rules.len()];
         let search_from = own.start.saturating_sub(self.reach);
         let search_to = (own.end + self.reach).min(hay.len());
+        let mut lines = LineCache::default();
         self.keywords
             .each(hay, search_from..search_to, |p, start, end| {
                 let (before, after) = self.pattern_reach[p];
-                let edges = line_edges(hay, start, end, before, after);
+                let edges = lines.edges(hay, start, end, before, after);
                 for &r in &self.pattern_rules[p] {
                     let w = self.window(r, start, end, &edges);
                     self.extend(hay, r, w, &mut pending, &own, out);
@@ -219,7 +220,7 @@ impl Engine {
                 let start = search_from + at;
                 let end = start + kw.finder.needle().len();
                 let (before, after) = kw.reach;
-                let edges = line_edges(hay, start, end, before, after);
+                let edges = lines.edges(hay, start, end, before, after);
                 for &r in &kw.rules {
                     let w = self.window(r, start, end, &edges);
                     self.extend(hay, r, w, &mut pending, &own, out);
@@ -335,13 +336,43 @@ struct Edges {
     limit: usize,
 }
 
-fn line_edges(hay: &[u8], start: usize, end: usize, before: usize, after: usize) -> Edges {
-    let lo = start.saturating_sub(before);
-    let hi = (end + after).min(hay.len());
-    Edges {
-        line_start: memchr::memrchr(b'\n', &hay[lo..start]).map_or(lo, |i| lo + i + 1),
-        line_end: memchr::memchr(b'\n', &hay[end..hi]).map_or(hi, |i| end + i),
-        limit: hay.len(),
+/// The newline-free stretch around the last keyword hit: hits packed
+/// together (a run of `@` or `token=`) then do not each search their whole
+/// reach for the line's edges again, which made such runs crawl.
+#[derive(Default)]
+struct LineCache {
+    /// No newline in `hay[clear]`.
+    clear: Range<usize>,
+}
+
+impl LineCache {
+    fn edges(
+        &mut self,
+        hay: &[u8],
+        start: usize,
+        end: usize,
+        before: usize,
+        after: usize,
+    ) -> Edges {
+        let lo = start.saturating_sub(before);
+        let hi = (end + after).min(hay.len());
+        let c = &self.clear;
+        let inside = c.start <= start && end <= c.end;
+        // Search only what the stretch does not cover.
+        let top = if inside { c.start.max(lo) } else { start };
+        let line_start = memchr::memrchr(b'\n', &hay[lo..top]).map_or(lo, |i| lo + i + 1);
+        let from = if inside { c.end.min(hi) } else { end };
+        let line_end = memchr::memchr(b'\n', &hay[from..hi]).map_or(hi, |i| from + i);
+        self.clear = if memchr::memchr(b'\n', &hay[start..end]).is_none() {
+            line_start..line_end
+        } else {
+            0..0
+        };
+        Edges {
+            line_start,
+            line_end,
+            limit: hay.len(),
+        }
     }
 }
 
@@ -503,6 +534,40 @@ placeholder = false
         e.scan(hay, 5..20, &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].secret, 14..27);
+    }
+
+    /// Line edges from the cache equal a fresh search, for hits packed
+    /// together, far apart, backwards, and keywords holding a newline.
+    #[test]
+    fn cached_line_edges_equal_a_fresh_search() {
+        let hay = b"ab\n@@@@@@@@@@@@@@@@@@@@@@\n\n@x@\ny@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@z";
+        let fresh = |start: usize, end: usize, before: usize, after: usize| {
+            let lo = start.saturating_sub(before);
+            let hi = (end + after).min(hay.len());
+            let line_start = hay[lo..start]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(lo, |i| lo + i + 1);
+            let line_end = hay[end..hi]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(hi, |i| end + i);
+            (line_start, line_end)
+        };
+        let mut hits: Vec<(usize, usize)> = (0..hay.len()).map(|s| (s, s + 1)).collect();
+        hits.extend((0..hay.len() - 3).map(|s| (s, s + 3)));
+        hits.extend((0..hay.len()).rev().map(|s| (s, s + 1)));
+        for (before, after) in [(0, 0), (1, 2), (5, 3), (40, 40)] {
+            let mut cache = LineCache::default();
+            for &(start, end) in &hits {
+                let e = cache.edges(hay, start, end, before, after);
+                assert_eq!(
+                    (e.line_start, e.line_end),
+                    fresh(start, end, before, after),
+                    "hit {start}..{end}, reach {before}/{after}"
+                );
+            }
+        }
     }
 
     #[test]
