@@ -413,8 +413,16 @@ mod tests {
         // PEM blocks): many edges, each at a different place relative to
         // the secrets.
         for chunk in (0..6).map(|i| 2 * engine.overlap() + i * 2477) {
-            let pieces = scan_slice_in(&engine, &hay, &origin, chunk, &|_| {});
+            let released = Mutex::new(Vec::new());
+            let record = |r: Range<usize>| released.lock().expect("lock").push(r);
+            let pieces = scan_slice_in(&engine, &hay, &origin, chunk, &record);
             assert_eq!(pieces, whole, "scan_slice in {chunk}-byte chunks");
+            // Every chunk released once, in order.
+            let released = released.into_inner().expect("lock");
+            assert!(released.len() > 1);
+            assert_eq!(released[0].start, 0);
+            assert_eq!(released.last().map(|r| r.end), Some(hay.len()));
+            assert!(released.windows(2).all(|w| w[0].end == w[1].start));
 
             let mut streamed = Vec::new();
             let n = scan_reader_in(

@@ -182,7 +182,9 @@ fn has_angle_name(v: &[u8]) -> bool {
 
 fn has_marker(v: &[u8]) -> bool {
     let lower = v.to_ascii_lowercase();
-    MARKERS_CI.iter().any(|m| find(&lower, m.as_bytes()).is_some())
+    MARKERS_CI
+        .iter()
+        .any(|m| find(&lower, m.as_bytes()).is_some())
         || MARKERS_WORD.iter().any(|m| contains_spelling(v, m))
         || MARKERS_EXACT
             .iter()
