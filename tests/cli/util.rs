@@ -108,8 +108,15 @@ impl Env {
         // SAFETY: geteuid has no preconditions and cannot fail.
         let root = unsafe { libc::geteuid() } == 0;
         let mut cmd = if root {
+            // The build directory may not be open to nobody: run a link
+            // (or copy) of the binary from the scratch directory.
+            let bin = self.path(".leaksweep");
+            if fs::hard_link(BIN, &bin).is_err() {
+                fs::copy(BIN, &bin).expect("copy the binary");
+            }
             let mut c = Command::new("setpriv");
-            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN]);
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(&bin);
             c
         } else {
             Command::new(BIN)
