@@ -205,13 +205,11 @@ impl Iterator for Pieces<'_> {
         if end > 0 && hay[end - 1] != b'\n' {
             // The next chunk begins mid-line: its line started in this one
             // (or earlier). Bytes already searched need no second look.
-            let unsearched = if searched.start <= start && searched.end >= end {
-                start..start
-            } else {
-                start..end
-            };
-            if let Some(i) = memchr::memrchr(b'\n', &hay[unsearched.clone()]) {
-                self.line_start = unsearched.start + i + 1;
+            let covered = searched.start <= start && searched.end >= end;
+            if !covered {
+                if let Some(i) = memchr::memrchr(b'\n', &hay[start..end]) {
+                    self.line_start = start + i + 1;
+                }
             }
         } else {
             self.line_start = end;
