@@ -34,7 +34,7 @@ use crate::scan::chunk::{scan_reader, scan_slice, scan_slice_releasing, StreamEr
 use crate::scan::locate::{count_newlines, Origin};
 use crate::scan::Engine;
 use crate::source::decode::Limits;
-use crate::source::detect::{sniff, sniff_stream, Sniff, HEAD};
+use crate::source::detect::{self, sniff_stream, Sniff, HEAD};
 use crate::source::mmap::Guarded;
 use crate::source::unpack::{self, Visit};
 use crate::state::{self, Ledger, Plan};
@@ -133,6 +133,7 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
             max_depth: usize::from(args.max_depth),
             max_decoded: args.max_decoded,
             max_ratio: args.max_ratio,
+            binary_as_text: args.text,
         },
     };
     if settings.group && matches!(settings.format, Format::Sarif | Format::Csv) {
@@ -201,6 +202,7 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
                     progressed: 0,
                     ledger: ledger.as_ref(),
                     failed: false,
+                    nul_noted: false,
                 };
                 scan.input(input);
                 let n = scan.bytes;
@@ -478,6 +480,8 @@ struct Scan<'a> {
     ledger: Option<&'a Ledger>,
     /// An error was reported for this input: its state does not advance.
     failed: bool,
+    /// The "NUL bytes, scanned as text" note was given for this input.
+    nul_noted: bool,
 }
 
 impl Scan<'_> {
@@ -503,7 +507,18 @@ impl Scan<'_> {
         let mut head = Vec::with_capacity(HEAD);
         (&mut file).take(HEAD as u64).read_to_end(&mut head)?;
         let plan = self.ledger.map(|l| l.plan(&meta, &head));
-        match sniff(&head) {
+        let samples = samples(&file, len);
+        let blocks: Vec<&[u8]> = samples.iter().map(Vec::as_slice).collect();
+        let mut kind = detect::sniff_blocks(&head, &blocks);
+        if kind == Sniff::Binary && self.limits.binary_as_text {
+            kind = Sniff::Text;
+        }
+        if kind == Sniff::Text
+            && (detect::has_nul(&head) || blocks.iter().any(|b| detect::has_nul(b)))
+        {
+            self.note_nul(None);
+        }
+        match kind {
             Sniff::Binary => self.binary(),
             // Read whole by an earlier run, and unchanged since.
             Sniff::Container(_) if plan == Some(Plan::Unchanged) => {
@@ -729,6 +744,7 @@ impl Scan<'_> {
     fn stream<R: Read + Send + 'static>(&mut self, reader: R) {
         let (kind, mut rest) = sniff_stream(reader);
         match kind {
+            Sniff::Binary if self.limits.binary_as_text => self.plain(rest),
             Sniff::Binary => match rest.take_error() {
                 Some(e) => self.fail(&self.origin.path.clone(), io_cause(&e)),
                 None => self.binary(),
@@ -739,10 +755,18 @@ impl Scan<'_> {
     }
 
     fn binary(&self) {
-        self.msgs.skip(
-            &self.origin.path,
-            "binary file (NUL byte in the first 8 KiB)",
-        );
+        self.msgs.skip(&self.origin.path, unpack::BINARY);
+    }
+
+    /// Says once per input that NUL bytes were met in text that is
+    /// scanned anyway (a log after `copytruncate`, a sparse file).
+    fn note_nul(&mut self, member: Option<&str>) {
+        if !std::mem::replace(&mut self.nul_noted, true) {
+            self.msgs.note(
+                &self.name(member),
+                "NUL bytes in text (truncated, preallocated or sparse?): scanned as text around them",
+            );
+        }
     }
 
     /// Scans a plain text stream whose head was sniffed already.
@@ -775,6 +799,9 @@ impl Visit for Scan<'_> {
         if let Err(e) = (&mut *reader).take(HEAD as u64).read_to_end(&mut head) {
             self.stream_text(member, &mut io::Cursor::new(head))?;
             return Err(e);
+        }
+        if detect::has_nul(&head) {
+            self.note_nul(member);
         }
         if har::sniff(&head) {
             return self.spooled_har(member, head, reader);
@@ -831,6 +858,22 @@ impl Scan<'_> {
             }
         }
     }
+}
+
+/// Blocks sampled across a file beyond its head, for the binary-or-text
+/// decision (see [`detect::sample_offsets`]); a block that cannot be read
+/// is left out.
+fn samples(file: &File, len: u64) -> Vec<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    detect::sample_offsets(len)
+        .into_iter()
+        .filter_map(|at| {
+            let mut block = vec![0; detect::SAMPLE];
+            let n = file.read_at(&mut block, at).ok()?;
+            block.truncate(n);
+            Some(block)
+        })
+        .collect()
 }
 
 /// Who the findings of `member` of an input belong to.

@@ -146,6 +146,16 @@ pub struct ScanArgs {
     #[arg(long, short = 'q')]
     pub quiet: bool,
 
+    /// Scan every file as text, binary ones too (archives and compressed
+    /// files are still decoded).
+    ///
+    /// Without it, a file is skipped as binary when it is a known binary
+    /// format (executable, image, database, an archive format leaksweep
+    /// does not read) or when its content, sampled across the file, has
+    /// many control bytes. NUL runs alone never make a file binary.
+    #[arg(long, short = 'a')]
+    pub text: bool,
+
     /// Remember what was scanned in FILE: scan only what is new since the
     /// last run with it, follow rotated logs, report each secret once.
     #[arg(long, value_name = "FILE")]

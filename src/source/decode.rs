@@ -25,6 +25,8 @@ pub struct Limits {
     /// Decoded bytes per byte read from disk, checked once an input has
     /// decoded more than [`RATIO_FLOOR`] bytes.
     pub max_ratio: u64,
+    /// `-a/--text`: binary data is scanned as text, not skipped.
+    pub binary_as_text: bool,
 }
 
 /// Below this many decoded bytes the ratio is not checked: a small file of
@@ -342,6 +344,7 @@ mod tests {
             max_depth: 4,
             max_decoded: 10,
             max_ratio: 1000,
+            binary_as_text: false,
         });
         let mut l = Layer::new(
             &b"0123456789abcdef"[..],

@@ -123,12 +123,17 @@ impl Walker<'_> {
                     .text(member, &mut stream)
                     .map_err(|e| self.fail(e, member, depth))
             }
+            Sniff::Binary if self.budget.limits().binary_as_text => {
+                return self
+                    .visit
+                    .text(member, &mut stream)
+                    .map_err(|e| self.fail(e, member, depth))
+            }
             Sniff::Binary => {
                 if let Some(e) = stream.take_error() {
                     return Err(self.fail(e, member, depth));
                 }
-                self.visit
-                    .skip(member, "binary data (NUL byte in the first 8 KiB)");
+                self.visit.skip(member, BINARY);
                 return Ok(());
             }
             Sniff::Container(c) => c,
@@ -458,6 +463,10 @@ fn zip_cause(e: &ZipError) -> String {
         e => e.to_string(),
     }
 }
+
+/// Why binary data is skipped, and how to scan it anyway.
+pub const BINARY: &str =
+    "binary data (a binary format, or many control bytes); -a scans it as text";
 
 /// `outer!inner` for a member of a nested archive.
 fn join(parent: Option<&str>, name: &str) -> String {
