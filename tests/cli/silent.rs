@@ -230,3 +230,36 @@ fn issue_16_utf16_mark_trusted_only_when_plausible() {
     }
     let _ = std::io::stderr().flush();
 }
+
+/// Issue 16 item 4: a directory of symlinks (Kubernetes'
+/// `/var/log/containers`) says how many links it did not follow.
+#[test]
+fn issue_16_symlinks_not_followed_are_counted() {
+    let env = Env::new();
+    let tok = tokens::github_classic(&mut Rng::new(167), "ghp");
+    env.mkdir("pods");
+    env.mkdir("containers");
+    env.write("pods/a.log", format!("GET /x?access_token={tok}\n"));
+    env.write("pods/b.log", "ok\n");
+    env.write("containers/plain.log", "ok\n");
+    for n in ["a", "b"] {
+        std::os::unix::fs::symlink(
+            env.path(&format!("pods/{n}.log")),
+            env.path(&format!("containers/{n}.log")),
+        )
+        .expect("symlink");
+    }
+    std::os::unix::fs::symlink(env.path("pods/gone.log"), env.path("containers/gone.log"))
+        .expect("dangling symlink");
+    let run = env.run(&jsonl(&["containers"]));
+    run.expect_stderr_line(&[
+        "leaksweep: containers: 3 symbolic links inside not followed (-L follows them)",
+    ]);
+    run.check_eq(run.stdout(), String::new(), "nothing scanned through links");
+    run.expect_code(0);
+    let run = env.run(&jsonl(&["-L", "containers"]));
+    run.check_eq(run.findings().len(), 1, "-L follows them");
+    run.check(!run.stderr.contains("not followed"), "no note with -L");
+    let run = env.run(&jsonl(&["-q", "containers"]));
+    run.check_eq(run.stderr.clone(), String::new(), "-q hides the note");
+}
