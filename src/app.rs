@@ -816,6 +816,10 @@ impl Visit for Scan<'_> {
     fn error(&mut self, member: Option<&str>, cause: &dyn std::fmt::Display) {
         self.fail(&self.name(member), cause);
     }
+
+    fn note(&mut self, member: Option<&str>, what: &dyn std::fmt::Display) {
+        self.msgs.note(&self.name(member), what);
+    }
 }
 
 impl Scan<'_> {
