@@ -263,3 +263,53 @@ fn issue_16_symlinks_not_followed_are_counted() {
     let run = env.run(&jsonl(&["-q", "containers"]));
     run.check_eq(run.stderr.clone(), String::new(), "-q hides the note");
 }
+
+/// Issue 16 item 8: names from archive bytes reach CSV cells and SARIF
+/// messages escaped, as the human and JSON formats have them.
+#[test]
+fn issue_16_csv_and_sarif_escape_names() {
+    let env = Env::new();
+    let tok = tokens::github_classic(&mut Rng::new(168), "ghp");
+    let name = "logs/\x1b]0;pwned\x07\x1b[2J\rfake[click](https://evil.example)\u{202e}.log";
+    let data = format!("GET /x?access_token={tok} 200\n");
+    let mut h = tar::Header::new_gnu();
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    h.set_entry_type(tar::EntryType::Regular);
+    let mut b = tar::Builder::new(Vec::new());
+    b.append_data(&mut h, name, data.as_bytes())
+        .expect("member");
+    env.write("t.tar", b.into_inner().expect("tar"));
+
+    let run = env.run(&["scan", "--format", "csv", "t.tar"]);
+    let out = run.stdout();
+    let raw: Vec<char> = out
+        .replace("\r\n", "\n")
+        .chars()
+        .filter(|c| (c.is_control() && *c != '\n') || *c == '\u{202e}')
+        .collect();
+    run.check_eq(raw, vec![], "no raw control characters in the CSV");
+    run.check(
+        out.contains("\\x1b]0;pwned\\x07"),
+        "ESC and BEL shown escaped",
+    );
+    run.check(out.contains("\\rfake"), "CR shown escaped");
+    run.expect_code(1);
+
+    let run = env.run(&["scan", "--format", "sarif", "t.tar"]);
+    let sarif: serde_json::Value = serde_json::from_str(&run.stdout()).expect("sarif json");
+    let text = sarif["runs"][0]["results"][0]["message"]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    run.check(
+        !text.chars().any(|c| c.is_control() || c == '\u{202e}'),
+        format!("no control characters in message.text: {text:?}"),
+    );
+    run.check(
+        text.contains("\\[click\\]("),
+        format!("markdown/SARIF link syntax escaped: {text:?}"),
+    );
+    run.check(!text.contains(&tok), "no secret");
+    run.expect_code(1);
+}
