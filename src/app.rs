@@ -106,7 +106,7 @@ pub fn baseline(args: BaselineArgs) -> anyhow::Result<Outcome> {
 
 fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome> {
     let start = Instant::now();
-    let config = Config::find(args.config.as_deref())?;
+    let config = Config::find(args.config.as_deref(), args.no_config)?;
     let engine = engine(&args.rules, config.as_ref())?;
     threads(args.threads)?;
     let stdout_tty = io::stdout().is_terminal();
@@ -291,7 +291,7 @@ pub fn redact(args: RedactArgs) -> anyhow::Result<Outcome> {
             "redact writes files: name the files or directories to redact, not '-'".into()
         ));
     }
-    let config = Config::find(args.config.as_deref())?;
+    let config = Config::find(args.config.as_deref(), args.no_config)?;
     let engine = engine(&args.rules, config.as_ref())?;
     threads(args.threads)?;
     let msgs = Messages::new(args.quiet);

@@ -94,6 +94,10 @@ pub struct RedactArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// Read no config file, not even ./leaksweep.toml.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+
     /// Worker threads [default: number of CPUs].
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
@@ -173,8 +177,16 @@ pub struct ScanArgs {
 
     /// Config file (skip globs, disabled rules, ignored fingerprints,
     /// allowed values, entropy bounds) [default: ./leaksweep.toml if any].
+    ///
+    /// Every config read is named on stderr before the scan, even with
+    /// -q. ./leaksweep.toml is read only when the running user owns it and
+    /// others cannot write it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Read no config file, not even ./leaksweep.toml.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
 
     /// Decode archives and compressed streams nested at most this deep
     /// (each compression or archive layer counts one).
