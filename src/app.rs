@@ -506,7 +506,7 @@ impl Scan<'_> {
         let len = meta.len();
         let mut head = Vec::with_capacity(HEAD);
         (&mut file).take(HEAD as u64).read_to_end(&mut head)?;
-        let plan = self.ledger.map(|l| l.plan(&meta, &head));
+        let plan = self.ledger.map(|l| l.plan(&meta, &head, &file));
         let samples = samples(&file, len);
         let blocks: Vec<&[u8]> = samples.iter().map(Vec::as_slice).collect();
         let mut kind = detect::sniff_blocks(&head, &blocks);
@@ -522,22 +522,23 @@ impl Scan<'_> {
             Sniff::Binary => self.binary(),
             // Read whole by an earlier run, and unchanged since.
             Sniff::Container(_) if plan == Some(Plan::Unchanged) => {
-                self.remember(&meta, &head, None);
+                self.remember(&file, &meta, &head, None);
             }
             Sniff::Container(c) => {
                 file.rewind()?;
+                let kept = file.try_clone()?;
                 unpack::file(file, c, self.limits, self);
-                self.remember(&meta, &head, Some((len, 0, true)));
+                self.remember(&kept, &meta, &head, Some((len, 0, true)));
             }
             // A HAR is walked whole each time it changes.
             Sniff::Text if har::sniff(&head) => {
                 if plan == Some(Plan::Unchanged) {
-                    self.remember(&meta, &head, None);
+                    self.remember(&file, &meta, &head, None);
                     return Ok(());
                 }
                 file.rewind()?;
                 self.har_file(&mut file, len, None)?;
-                self.remember(&meta, &head, Some((len, 0, true)));
+                self.remember(&file, &meta, &head, Some((len, 0, true)));
             }
             Sniff::Text => {
                 let (start, lines) = match plan {
@@ -547,7 +548,7 @@ impl Scan<'_> {
                 if len >= MAP_MIN {
                     if let Ok(Some(map)) = Guarded::map(&file, len) {
                         let done = self.mapped(&map, len, start, lines);
-                        self.remember(&meta, &head, done.map(|(s, l)| (s, l, false)));
+                        self.remember(&file, &meta, &head, done.map(|(s, l)| (s, l, false)));
                         return Ok(());
                     }
                 }
@@ -559,7 +560,7 @@ impl Scan<'_> {
                         .rewind()
                         .and_then(|()| (&mut file).take(len).read_to_end(&mut bytes));
                     if let Err(e) = read {
-                        self.remember(&meta, &head, None);
+                        self.remember(&file, &meta, &head, None);
                         return Err(e);
                     }
                     if (bytes.len() as u64) < len {
@@ -570,22 +571,22 @@ impl Scan<'_> {
                                 bytes.len()
                             ),
                         );
-                        self.remember(&meta, &head, None);
+                        self.remember(&file, &meta, &head, None);
                         return Ok(());
                     }
                     let (found, mark) = self.slice(&bytes, start, lines, &|_| {});
                     self.bytes += (bytes.len() as u64).saturating_sub(start);
                     (self.send)(found);
-                    self.remember(&meta, &head, Some((mark.0, mark.1, false)));
+                    self.remember(&file, &meta, &head, Some((mark.0, mark.1, false)));
                     return Ok(());
                 }
                 // Small files, and files that cannot be mapped: stream them,
                 // starting with the head already read. Under `--state` such
                 // a file is read whole each time, and its entry kept.
                 let kept = self.ledger.is_some().then(|| head.clone());
-                self.plain(io::Cursor::new(head).chain(file));
+                self.plain(io::Cursor::new(head).chain(&file));
                 if let Some(head) = kept {
-                    self.remember(&meta, &head, None);
+                    self.remember(&file, &meta, &head, None);
                 }
             }
         }
@@ -717,13 +718,14 @@ impl Scan<'_> {
     /// Under `--state`: records a file read to `done` (bytes scanned, their
     /// newlines, read whole), or keeps its last entry when this run did not
     /// finish it.
-    fn remember(&self, meta: &Metadata, head: &[u8], done: Option<(u64, u64, bool)>) {
+    fn remember(&self, file: &File, meta: &Metadata, head: &[u8], done: Option<(u64, u64, bool)>) {
         let Some(ledger) = self.ledger else {
             return;
         };
         match done {
             Some((scanned, lines, whole)) if !self.failed => ledger.record(state::entry(
                 &self.origin.path,
+                file,
                 meta,
                 head,
                 scanned,

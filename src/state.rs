@@ -72,6 +72,14 @@ pub struct FileState {
     pub lines: u64,
     /// Read whole, as a compressed or archived file is.
     pub whole: bool,
+    /// SHA-256 (hex) of the `tail_len` bytes just before `scanned`: a file
+    /// rewritten in place with the same start and at least the same size
+    /// is told from one that only grew. (Absent in states written before
+    /// it was kept: such an entry is trusted as before.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tail: Option<String>,
+    #[serde(default)]
+    pub tail_len: u64,
 }
 
 /// What to do with a file, given the state.
@@ -169,13 +177,18 @@ impl Ledger {
 
     /// What to do with a file whose metadata is `meta` and whose first
     /// bytes are `head` (at least [`HEAD_HASHED`] of them, or all).
-    pub fn plan(&self, meta: &Metadata, head: &[u8]) -> Plan {
+    /// `file` is read for the bytes before the last resume point.
+    pub fn plan(&self, meta: &Metadata, head: &[u8], file: &File) -> Plan {
         let Some(prev) = self.prev.get(&(meta.dev(), meta.ino())) else {
             return Plan::Fresh;
         };
         let same_start =
             head.len() >= prev.head_len && fingerprint(&head[..prev.head_len]) == prev.head;
-        if !same_start || meta.len() < prev.scanned {
+        let same_tail = match &prev.tail {
+            None => true,
+            Some(hash) => tail_hash(file, prev.scanned, prev.tail_len).as_ref() == Some(hash),
+        };
+        if !same_start || meta.len() < prev.scanned || !same_tail {
             Plan::Fresh
         } else if prev.whole {
             if meta.len() == prev.size {
@@ -297,9 +310,24 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     File::open(&dir)?.sync_all()
 }
 
-/// The entry for a file, given its metadata and first bytes.
+/// Bytes hashed just before where a file was scanned to.
+pub const TAIL_HASHED: u64 = 4096;
+
+/// SHA-256 (hex) of `file`'s `len` bytes before `end`; None when they
+/// cannot be read whole (the file shrank).
+fn tail_hash(file: &File, end: u64, len: u64) -> Option<String> {
+    use std::os::unix::fs::FileExt;
+    let len = usize::try_from(len.min(end)).ok()?;
+    let mut bytes = vec![0; len];
+    file.read_exact_at(&mut bytes, end - len as u64).ok()?;
+    Some(fingerprint(&bytes))
+}
+
+/// The entry for a file, given its metadata and first bytes; `file` is
+/// read for the bytes before `scanned`.
 pub fn entry(
     path: &str,
+    file: &File,
     meta: &Metadata,
     head: &[u8],
     scanned: u64,
@@ -317,5 +345,7 @@ pub fn entry(
         scanned,
         lines,
         whole,
+        tail: tail_hash(file, scanned, TAIL_HASHED),
+        tail_len: TAIL_HASHED.min(scanned),
     }
 }

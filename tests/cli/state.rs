@@ -431,3 +431,47 @@ fn issue_16_state_and_lock_files_cannot_be_planted() {
     run.expect_stderr_line(&["sticky/st: cannot read it: is owned by uid 65534"]);
     run.expect_code(2);
 }
+
+/// Issue 16 item 11: a file rewritten in place, with the same first 4 KiB
+/// and at least the same size, is read again from its start: the bytes
+/// before the last resume point are hashed too. Small (read) and large
+/// (mapped) files alike.
+#[test]
+fn issue_16_a_file_rewritten_in_place_is_read_again() {
+    use std::io::{Seek, SeekFrom};
+    let t = tokens(4);
+    for (name, clean) in [("small.log", 500), ("big.log", 4000)] {
+        let env = Env::new();
+        let before = CLEAN.repeat(100);
+        let text = format!("{before}{}{}", line(&t[0]), CLEAN.repeat(clean));
+        env.write(name, &text);
+        let run = cron(&env, &[name]);
+        run.check_eq(found(&run, &t), vec![(name.into(), 101, 0)], "first run");
+        // Rewritten in place by a job that writes the same header: same
+        // inode, same first 4 KiB, same size, new lines after the header.
+        let later = CLEAN.replace("12:00:01", "13:30:00");
+        let mut f = OpenOptions::new()
+            .write(true)
+            .open(env.path(name))
+            .expect("open");
+        f.seek(SeekFrom::Start(before.len() as u64)).expect("seek");
+        f.write_all(format!("{}{}", line(&t[1]), later.repeat(clean)).as_bytes())
+            .expect("rewrite");
+        drop(f);
+        let run = cron(&env, &[name]);
+        run.check_eq(
+            found(&run, &t),
+            vec![(name.into(), 101, 1)],
+            "the rewritten line",
+        );
+        run.expect_code(1);
+        // Appending only still resumes: nothing old again, the new found.
+        append(&env, name, &line(&t[2]));
+        let run = cron(&env, &[name]);
+        run.check_eq(
+            found(&run, &t),
+            vec![(name.into(), 102 + clean as u64, 2)],
+            "appended line",
+        );
+    }
+}
