@@ -200,7 +200,7 @@ pub struct ScanArgs {
     pub max_decoded: u64,
 
     /// Stop an input whose decoded bytes exceed this many times the bytes
-    /// read from disk (a decompression bomb); checked after 256 MiB.
+    /// read from disk (a decompression bomb); checked after 1 GiB.
     #[arg(long, default_value_t = 1000, value_name = "RATIO")]
     pub max_ratio: u64,
 

@@ -1246,3 +1246,34 @@ fn issue_16_crafted_zip_hides_nothing() {
         run.expect_code(1);
     }
 }
+
+/// Issue 16 item 14: a log of one line repeated, compressed at about
+/// 10,900:1 (as zstd -3 does), is read to its end when it decodes to less
+/// than 1 GiB: the secret after 256 MiB of repetition is found.
+#[test]
+fn issue_16_a_repetitive_honest_log_is_read_past_256_mib() {
+    let line = b"2024-05-01T12:00:00Z INFO health check ok\n";
+    let filler: Vec<u8> = line.iter().copied().cycle().take(64 << 20).collect();
+    let frame = zstd(&filler);
+    let mut log = Vec::new();
+    for _ in 0..5 {
+        log.extend_from_slice(&frame);
+    }
+    let late = log_with("github_pat_classic", 2, 2);
+    log.extend(zstd(&late.bytes));
+    let ratio = (5u64 * (64 << 20)) / log.len() as u64;
+    assert!(ratio > 5000, "fixture bug: ratio {ratio}");
+    let env = Env::new();
+    env.write("health.log.zst", &log);
+    let run = env.run(&jsonl(&["--quiet", "health.log.zst"]));
+    let mut want = late.want.clone();
+    want.offset = want.offset.map(|o| o + 5 * (64 << 20));
+    want.line = want.line.map(|l| l + (5 * (64 << 20) / line.len()) as u64);
+    run.check_same(
+        &seen(&run),
+        &at("health.log.zst", None, &[want]),
+        "the late secret",
+    );
+    run.check_eq(run.stderr.clone(), String::new(), "no error");
+    run.expect_code(1);
+}
