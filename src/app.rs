@@ -760,10 +760,12 @@ impl Scan<'_> {
         self.msgs.skip(&self.origin.path, unpack::BINARY);
     }
 
-    /// Says once per input that NUL bytes were met in text that is
+    /// Says once per input (and per archive member) that NUL bytes were met in text that is
     /// scanned anyway (a log after `copytruncate`, a sparse file).
     fn note_nul(&mut self, member: Option<&str>) {
-        if !std::mem::replace(&mut self.nul_noted, true) {
+        // Each archive member is its own file; the input itself is noted
+        // once, however it is read on.
+        if member.is_some() || !std::mem::replace(&mut self.nul_noted, true) {
             self.msgs.note(
                 &self.name(member),
                 "NUL bytes in text (truncated, preallocated or sparse?): scanned as text around them",

@@ -146,7 +146,8 @@ pub struct ScanArgs {
     #[arg(long, short = 'L')]
     pub follow: bool,
 
-    /// No summary and no skip notes on stderr (errors are still printed).
+    /// No summary, no skip notes and no other notes on stderr (errors,
+    /// and the name of each config file read, are still printed).
     #[arg(long, short = 'q')]
     pub quiet: bool,
 
