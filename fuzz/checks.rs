@@ -88,6 +88,7 @@ pub fn decode(data: &[u8]) {
             max_depth: 4,
             max_decoded: 64 << 20,
             max_ratio: 1000,
+            binary_as_text: false,
         };
         unpack::stream(io::Cursor::new(data.to_vec()), c, limits, &mut Drain);
     }

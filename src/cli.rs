@@ -94,6 +94,10 @@ pub struct RedactArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// Read no config file, not even ./leaksweep.toml.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+
     /// Worker threads [default: number of CPUs].
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
@@ -142,9 +146,20 @@ pub struct ScanArgs {
     #[arg(long, short = 'L')]
     pub follow: bool,
 
-    /// No summary and no skip notes on stderr (errors are still printed).
+    /// No summary, no skip notes and no other notes on stderr (errors,
+    /// and the name of each config file read, are still printed).
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    /// Scan every file as text, binary ones too (archives and compressed
+    /// files are still decoded).
+    ///
+    /// Without it, a file is skipped as binary when it is a known binary
+    /// format (executable, image, database, an archive format leaksweep
+    /// does not read) or when its content, sampled across the file, has
+    /// many control bytes. NUL runs alone never make a file binary.
+    #[arg(long, short = 'a')]
+    pub text: bool,
 
     /// Remember what was scanned in FILE: scan only what is new since the
     /// last run with it, follow rotated logs, report each secret once.
@@ -163,8 +178,16 @@ pub struct ScanArgs {
 
     /// Config file (skip globs, disabled rules, ignored fingerprints,
     /// allowed values, entropy bounds) [default: ./leaksweep.toml if any].
+    ///
+    /// Every config read is named on stderr before the scan, even with
+    /// -q. ./leaksweep.toml is read only when the running user owns it and
+    /// others cannot write it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Read no config file, not even ./leaksweep.toml.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
 
     /// Decode archives and compressed streams nested at most this deep
     /// (each compression or archive layer counts one).
@@ -178,7 +201,7 @@ pub struct ScanArgs {
     pub max_decoded: u64,
 
     /// Stop an input whose decoded bytes exceed this many times the bytes
-    /// read from disk (a decompression bomb); checked after 256 MiB.
+    /// read from disk (a decompression bomb); checked after 1 GiB.
     #[arg(long, default_value_t = 1000, value_name = "RATIO")]
     pub max_ratio: u64,
 
