@@ -310,6 +310,11 @@ pub fn redact(args: RedactArgs) -> anyhow::Result<Outcome> {
             .collect(),
     };
     let min = confidence(args.min_confidence);
+    let limits = Limits {
+        max_depth: usize::from(args.max_depth),
+        max_decoded: args.max_decoded,
+        max_ratio: args.max_ratio,
+    };
     if !args.quiet {
         let sizes = plan
             .iter()
@@ -322,7 +327,7 @@ pub fn redact(args: RedactArgs) -> anyhow::Result<Outcome> {
             || engine.clone(),
             |engine, (input, output)| {
                 let _done = Done(fs::metadata(input).map_or(0, |m| m.len()));
-                let mut r = Redactor::new(engine, min, args.marker.clone());
+                let mut r = Redactor::new(engine, min, args.marker.clone(), limits);
                 let name = display(input);
                 match sanitize::file(&mut r, input, output, args.in_place) {
                     Ok(()) => {
@@ -338,6 +343,10 @@ pub fn redact(args: RedactArgs) -> anyhow::Result<Outcome> {
                     }
                     Err(e) => {
                         let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+                        if e.downcast_ref::<sanitize::Partial>().is_some() {
+                            msgs.error(&name, chain.join(": "));
+                            return r.counts;
+                        }
                         msgs.error(&name, format_args!("{}; nothing written", chain.join(": ")));
                         BTreeMap::new()
                     }

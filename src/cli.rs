@@ -105,6 +105,22 @@ pub struct RedactArgs {
     /// No per-file lines and no summary on stderr (errors are still printed).
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    /// Rewrite archives and compressed streams nested at most this deep
+    /// (each compression or archive layer counts one); deeper is an error.
+    #[arg(long, default_value_t = 4, value_name = "N",
+          value_parser = clap::value_parser!(u8).range(0..=32))]
+    pub max_depth: u8,
+
+    /// Fail an input after this many decoded bytes, all layers together
+    /// (suffixes K, M, G, T: powers of 1024).
+    #[arg(long, default_value = "4T", value_parser = parse_size, value_name = "SIZE")]
+    pub max_decoded: u64,
+
+    /// Fail an input whose decoded bytes exceed this many times the bytes
+    /// read from disk (a decompression bomb); checked after 256 MiB.
+    #[arg(long, default_value_t = 1000, value_name = "RATIO")]
+    pub max_ratio: u64,
 }
 
 #[derive(Debug, Args)]
