@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File, Metadata};
 use std::io::{self, IsTerminal, Read, Seek, Write};
 use std::ops::Range;
-use std::os::unix::fs::FileTypeExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
@@ -293,7 +293,21 @@ pub fn redact(args: RedactArgs) -> anyhow::Result<Outcome> {
     let engine = engine(&args.rules, config.as_ref())?;
     threads(args.threads)?;
     let msgs = Messages::new(args.quiet);
-    let skip = |p: &Path| config.as_ref().is_some_and(|c| c.skips(p));
+    // The output directory is never an input: a re-run into a directory
+    // under the input (`redact logs -o logs/clean`) must not copy the last
+    // run's copies again, nested one level deeper each time.
+    let out_dir = args
+        .output
+        .as_deref()
+        .and_then(|o| fs::metadata(o).ok())
+        .filter(Metadata::is_dir)
+        .map(|m| (m.dev(), m.ino()));
+    let skip = |p: &Path| {
+        config.as_ref().is_some_and(|c| c.skips(p))
+            || out_dir.is_some_and(|d| {
+                fs::metadata(p).is_ok_and(|m| m.is_dir() && (m.dev(), m.ino()) == d)
+            })
+    };
     let files: Vec<PathBuf> = discover(&args.inputs, args.follow, &skip, &msgs)
         .into_iter()
         .filter_map(|i| match i {

@@ -138,10 +138,12 @@ pub fn copy(
             // any other member without data: copied as they are.
             b'1'..=b'6' => verbatim(&mut t, &header, &mut pending, size, out)?,
             _ if size == 0 => verbatim(&mut t, &header, &mut pending, size, out)?,
-            other => return Err(invalid(format!(
+            other => {
+                return Err(invalid(format!(
                 "{name}: member type '{}' with {size} bytes of data is not one redact can rewrite",
                 char::from(other).escape_default()
-            ))),
+            )))
+            }
         }
         pending.clear();
         ext_bytes = 0;

@@ -424,3 +424,331 @@ fn issue17_tar_members_stream_and_spill_only_compressed_to_tmpdir() {
     assert_eq!(code, Some(1), "{stderr}");
     clean(&env, "nested.out.tar.gz");
 }
+
+/// `getfacl` and `getfattr -d` of `path` (ACLs and user xattrs).
+fn acl_and_xattrs(dir: &Path, path: &str) -> String {
+    let acl = sh(dir, &["getfacl", "-n", path]);
+    let attrs = sh(dir, &["getfattr", "-d", path]);
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&acl),
+        String::from_utf8_lossy(&attrs)
+    )
+}
+
+/// A log of about `bytes` bytes with a secret every 500 lines.
+fn big_log(r: &mut Rng, bytes: usize) -> String {
+    let mut text = String::new();
+    while text.len() < bytes {
+        text.push_str(&secret_log(r));
+        text.push_str(&"2024-05-01T12:00:02Z INFO request done in 12 ms\n".repeat(500));
+    }
+    text
+}
+
+#[test]
+fn issue17_in_place_on_a_live_log_keeps_every_appended_line() {
+    if !have("setfacl") || !have("setfattr") {
+        return;
+    }
+    use std::io::Write;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let env = Env::new();
+    let r = &mut Rng::new(SEED ^ 174);
+    let path = env.write("app.log", big_log(r, 24 << 20));
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).expect("chmod");
+    let _ = std::os::unix::fs::chown(&path, Some(4321), Some(8765));
+    sh(env.root(), &["setfacl", "-m", "u:65534:r", "app.log"]);
+    sh(
+        env.root(),
+        &["setfattr", "-n", "user.origin", "-v", "web-01", "app.log"],
+    );
+    let before = fs::metadata(&path).expect("meta");
+    let attrs = acl_and_xattrs(env.root(), "app.log");
+    // The writer: numbered lines, one write(2) each, O_APPEND, as a logger.
+    let stop = AtomicBool::new(false);
+    let written = AtomicU64::new(0);
+    let (run, during) = std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            let mut f = fs::OpenOptions::new()
+                .append(true)
+                .custom_flags(libc::O_CLOEXEC)
+                .open(&path)
+                .expect("open for append");
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) || i < 50 {
+                i += 1;
+                f.write_all(format!("2024-05-01T13:00:00Z writer line {i} end\n").as_bytes())
+                    .expect("append");
+                written.store(i, Ordering::Relaxed);
+                if i % 20 == 0 {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+            }
+            i
+        });
+        while written.load(Ordering::Relaxed) < 10 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let at_start = written.load(Ordering::Relaxed);
+        let run = redact(&env, &["--in-place", "app.log"]);
+        let during = written.load(Ordering::Relaxed) - at_start;
+        stop.store(true, Ordering::Relaxed);
+        let total = writer.join().expect("writer");
+        (run, (during, total))
+    });
+    run.expect_code(1);
+    let (during, total) = during;
+    run.check(during > 0, "the writer appended while redact ran");
+    let text = fs::read_to_string(&path).expect("read");
+    let mut next = 1u64;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("2024-05-01T13:00:00Z writer line ") {
+            run.check_eq(
+                rest,
+                &format!("{next} end")[..],
+                "writer lines whole and in order",
+            );
+            next += 1;
+        }
+    }
+    run.check_eq(
+        next - 1,
+        total,
+        format!("every writer line kept ({during} appended during the run)"),
+    );
+    clean(&env, "app.log");
+    let after = fs::metadata(&path).expect("meta");
+    run.check_eq(after.ino(), before.ino(), "same inode");
+    run.check_eq(after.mode(), before.mode(), "same mode");
+    run.check_eq(
+        (after.uid(), after.gid()),
+        (before.uid(), before.gid()),
+        "same owner",
+    );
+    run.check_eq(
+        acl_and_xattrs(env.root(), "app.log"),
+        attrs,
+        "same ACLs and xattrs",
+    );
+}
+
+#[test]
+fn issue17_a_compressed_input_that_changes_while_redacted_in_place_is_left_alone() {
+    use std::io::Write;
+    let env = Env::new();
+    let r = &mut Rng::new(SEED ^ 175);
+    let gz = gzip(big_log(r, 24 << 20).as_bytes());
+    let path = env.write("app.log.gz", &gz);
+    let extra = gzip(b"2024-05-01T13:00:00Z appended member\n");
+    let run = env.run_while(&["redact", "--in-place", "app.log.gz"], |_| {
+        // Once the temporary copy exists the input is open and being read.
+        let start = std::time::Instant::now();
+        while start.elapsed() < std::time::Duration::from_secs(60) {
+            let busy = fs::read_dir(env.root()).expect("ls").flatten().any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(".leaksweep-redact-")
+            });
+            if busy {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let mut f = fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .expect("open");
+        f.write_all(&extra).expect("append");
+    });
+    run.expect_code(2);
+    run.expect_stderr_line(&["app.log.gz", "changed while it was read"]);
+    let mut want = gz.clone();
+    want.extend_from_slice(&extra);
+    run.check(
+        fs::read(&path).expect("read") == want,
+        "the input is as the writer left it",
+    );
+}
+
+#[test]
+fn issue17_copies_never_carry_setuid_setgid_or_sticky_bits() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let env = Env::new();
+    let r = &mut Rng::new(SEED ^ 176);
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    for (name, body) in [
+        ("secret.log", secret_log(r)),
+        ("clean.log", "nothing here\n".into()),
+    ] {
+        let path = env.write(name, &body);
+        let _ = std::os::unix::fs::chown(&path, Some(65534), Some(65534));
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o7755)).expect("chmod");
+        let out = format!("out-{name}");
+        let run = redact(&env, &[name, "-o", &out]);
+        let m = fs::metadata(env.path(&out)).expect("copy");
+        run.check_eq(
+            m.mode() & 0o7777,
+            0o755,
+            format!("{name}: mode without setuid/setgid/sticky"),
+        );
+        run.check_eq(m.uid(), me, format!("{name}: owned by the running user"));
+    }
+}
+
+#[test]
+fn issue17_a_file_with_nothing_to_redact_is_never_rewritten() {
+    use std::os::unix::fs::MetadataExt;
+    let env = Env::new();
+    let utf16 = |s: &str| -> Vec<u8> { s.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+    let mut lone = b"\xff\xfe".to_vec();
+    lone.extend(utf16("2024-05-01 INFO start\r\n"));
+    lone.extend([0x00, 0xd8]); // a lone high surrogate
+    lone.extend(utf16(" INFO done\r\n"));
+    let mut odd = b"\xff\xfe".to_vec();
+    odd.extend(utf16("2024-05-01 INFO start\r\n"));
+    odd.push(b'x'); // an odd trailing byte
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("lone-surrogate.log", lone),
+        ("odd-byte.log", odd),
+        (
+            "ascii-after-bom.log",
+            b"\xff\xfeplain ascii text after a BOM\n".to_vec(),
+        ),
+        ("clean.log.gz", gzip(b"2024-05-01 INFO nothing secret\n")),
+        (
+            "clean.log.zst",
+            zstd::encode_all(&b"2024-05-01 INFO nothing\n"[..], 19).expect("zstd"),
+        ),
+    ];
+    for (name, bytes) in &cases {
+        let path = env.write(name, bytes);
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        fs::File::options()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.set_modified(old))
+            .expect("set mtime");
+        let before = fs::metadata(&path).expect("meta");
+        let run = redact(&env, &["--in-place", name]);
+        run.expect_code(0);
+        run.expect_stderr_line(&[name, "nothing to redact"]);
+        let after = fs::metadata(&path).expect("meta");
+        run.check(
+            fs::read(&path).expect("read") == *bytes,
+            format!("{name}: bytes unchanged"),
+        );
+        run.check_eq(
+            (after.ino(), after.mtime()),
+            (before.ino(), before.mtime()),
+            format!("{name}: not rewritten"),
+        );
+        let out = format!("copy-{name}");
+        let run = redact(&env, &[name, "-o", &out]);
+        run.expect_code(0);
+        run.check(
+            fs::read(env.path(&out)).expect("copy") == *bytes,
+            format!("{name}: the copy is byte-identical"),
+        );
+    }
+}
+
+#[test]
+fn issue17_redact_applies_the_scan_limits() {
+    let env = Env::new();
+    let r = &mut Rng::new(SEED ^ 177);
+    env.write("big.log.gz", gzip(big_log(r, 4 << 20).as_bytes()));
+    let run = redact(
+        &env,
+        &["big.log.gz", "-o", "out.log.gz", "--max-decoded", "1M"],
+    );
+    run.expect_code(2);
+    run.expect_stderr_line(&["big.log.gz", "--max-decoded", "nothing written"]);
+    run.check(!env.path("out.log.gz").exists(), "no copy");
+    let nested = gzip(&gzip(secret_log(r).as_bytes()));
+    env.write("nested.log.gz.gz", &nested);
+    let run = redact(
+        &env,
+        &["nested.log.gz.gz", "-o", "out.gz", "--max-depth", "1"],
+    );
+    run.expect_code(2);
+    run.expect_stderr_line(&["nested.log.gz.gz", "--max-depth"]);
+    let run = redact(
+        &env,
+        &["nested.log.gz.gz", "-o", "out.gz", "--max-depth", "2"],
+    );
+    run.expect_code(1);
+}
+
+#[test]
+fn issue17_a_rerun_into_a_directory_under_the_input_does_not_nest() {
+    let env = Env::new();
+    let r = &mut Rng::new(SEED ^ 178);
+    env.write("logs/app.log", secret_log(r));
+    env.write("logs/old/app.log.1", secret_log(r));
+    for _ in 0..3 {
+        redact(&env, &["logs", "-o", "logs/clean"]).expect_code(1);
+    }
+    let mut files: Vec<String> = walkdir::WalkDir::new(env.path("logs"))
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            e.path()
+                .strip_prefix(env.root())
+                .expect("rel")
+                .display()
+                .to_string()
+        })
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "logs/app.log",
+            "logs/clean/logs/app.log",
+            "logs/clean/logs/old/app.log.1",
+            "logs/old/app.log.1"
+        ]
+    );
+}
+
+#[test]
+fn issue17_a_killed_run_leaves_a_temporary_file_the_next_run_removes() {
+    let env = Env::new();
+    let r = &mut Rng::new(SEED ^ 179);
+    env.write("in/big.log.gz", gzip(big_log(r, 24 << 20).as_bytes()));
+    env.mkdir("out/in");
+    let temps = || -> Vec<String> {
+        fs::read_dir(env.path("out/in"))
+            .expect("ls")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".leaksweep-redact-"))
+            .collect()
+    };
+    let mut child = Command::new(crate::util::BIN)
+        .args(["redact", "-q", "in", "-o", "out"])
+        .current_dir(env.root())
+        .spawn()
+        .expect("spawn");
+    let start = std::time::Instant::now();
+    while temps().is_empty() && start.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    child.kill().expect("kill -9");
+    child.wait().expect("wait");
+    assert_eq!(temps().len(), 1, "the killed run left its temporary file");
+    let run = redact(&env, &["in", "-o", "out"]);
+    run.expect_code(1);
+    run.check_eq(temps(), Vec::<String>::new(), "the next run removed it");
+    // A live run's temporary file is not removed by another run.
+    let live = tempfile::Builder::new()
+        .prefix(&format!(".leaksweep-redact-{}-", std::process::id()))
+        .tempfile_in(env.path("out/in"))
+        .expect("temp");
+    redact(&env, &["in", "-o", "out"]).expect_code(1);
+    run.check(live.path().exists(), "a live process's file is kept");
+}
