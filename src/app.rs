@@ -323,6 +323,20 @@ pub fn redact(args: RedactArgs) -> anyhow::Result<Outcome> {
             .map(|p| (p.clone(), fs::canonicalize(p).unwrap_or_else(|_| p.clone())))
             .collect(),
     };
+    let marker = match &args.marker {
+        Some(text) => sanitize::Marker::Fixed(text.clone()),
+        None => {
+            let path = args
+                .marker_key
+                .clone()
+                .or_else(|| std::env::var_os("LEAKSWEEP_MARKER_KEY").map(PathBuf::from))
+                .or_else(sanitize::key::default_path)
+                .context(
+                    "no place for the marker key: set XDG_STATE_HOME or HOME, or give --marker-key FILE",
+                )?;
+            sanitize::Marker::Keyed(sanitize::key::load_or_create(&path)?)
+        }
+    };
     let min = confidence(args.min_confidence);
     let limits = Limits {
         max_depth: usize::from(args.max_depth),
@@ -341,7 +355,7 @@ pub fn redact(args: RedactArgs) -> anyhow::Result<Outcome> {
             || engine.clone(),
             |engine, (input, output)| {
                 let _done = Done(fs::metadata(input).map_or(0, |m| m.len()));
-                let mut r = Redactor::new(engine, min, args.marker.clone(), limits);
+                let mut r = Redactor::new(engine, min, marker.clone(), limits);
                 let name = display(input);
                 match sanitize::file(&mut r, input, output, args.in_place) {
                     Ok(()) => {

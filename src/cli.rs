@@ -76,10 +76,17 @@ pub struct RedactArgs {
     #[arg(long)]
     pub in_place: bool,
 
-    /// Replace every secret with TEXT instead of
-    /// `[REDACTED:<rule>:<first 8 hex of its fingerprint>]`.
+    /// Replace every secret with TEXT instead of `[REDACTED:<rule>:<tag>]`
+    /// (the tag: 8 hex digits of an HMAC of the secret under this host's
+    /// marker key).
     #[arg(long, value_name = "TEXT")]
     pub marker: Option<String>,
+
+    /// The marker key file (created 0600 if absent) [default:
+    /// $LEAKSWEEP_MARKER_KEY, else $XDG_STATE_HOME/leaksweep/marker.key,
+    /// else ~/.local/state/leaksweep/marker.key].
+    #[arg(long, value_name = "FILE")]
+    pub marker_key: Option<PathBuf>,
 
     /// Extra rule file or directory of *.toml rule files (repeatable).
     #[arg(long, value_name = "PATH")]

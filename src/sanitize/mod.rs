@@ -6,6 +6,7 @@
 //! failure leaves the input as it was and no partial output behind.
 
 mod har;
+pub mod key;
 mod spool;
 mod tar;
 mod temp;
@@ -20,19 +21,28 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 
-use crate::finding::{fingerprint, Confidence};
+use crate::finding::Confidence;
 use crate::messages::io_cause;
 use crate::scan::chunk::{fills, StreamError};
 use crate::scan::{Engine, RawMatch};
 use crate::source::decode::{Budget, Decoder, Layer, Limits, Raw};
 use crate::source::detect::{sniff, sniff_stream, Compression, Container, Sniff, Sniffed, HEAD};
 
+/// What a marker says.
+#[derive(Clone)]
+pub enum Marker {
+    /// `--marker TEXT`.
+    Fixed(String),
+    /// `[REDACTED:<rule>:<tag>]`, the tag keyed (see [`key`]).
+    Keyed(key::Key),
+}
+
 /// What replaces secrets, and the count of what was replaced.
 pub struct Redactor<'e> {
     pub engine: &'e Engine,
     pub min_confidence: Confidence,
-    /// A fixed marker (`--marker`), else `[REDACTED:<rule>:<fingerprint prefix>]`.
-    pub marker: Option<String>,
+    /// What a marker says.
+    pub marker: Marker,
     /// The scan's `--max-depth`, `--max-decoded` and `--max-ratio`.
     pub limits: Limits,
     /// The current input's decompression budget.
@@ -45,7 +55,7 @@ impl Redactor<'_> {
     pub fn new<'e>(
         engine: &'e Engine,
         min_confidence: Confidence,
-        marker: Option<String>,
+        marker: Marker,
         limits: Limits,
     ) -> Redactor<'e> {
         Redactor {
@@ -65,8 +75,8 @@ impl Redactor<'_> {
     /// The marker for `secret` found by rule `rule`.
     pub fn marker(&self, rule: usize, secret: &[u8]) -> String {
         match &self.marker {
-            Some(m) => m.clone(),
-            None => format!(
+            Marker::Fixed(m) => m.clone(),
+            Marker::Keyed(_) => format!(
                 "[REDACTED:{}:{}]",
                 self.engine.rules()[rule].spec.id,
                 self.tag(secret)
@@ -74,9 +84,13 @@ impl Redactor<'_> {
         }
     }
 
-    /// The 8 hex digits that tell secrets apart in a marker.
+    /// The 8 hex digits that tell secrets apart in a marker: the start of
+    /// HMAC-SHA256(key, secret), so they confirm no guess without the key.
     fn tag(&self, secret: &[u8]) -> String {
-        fingerprint(secret)[..8].to_string()
+        match &self.marker {
+            Marker::Keyed(k) => key::hex(&key::hmac(k, secret)[..4]),
+            Marker::Fixed(_) => String::new(),
+        }
     }
 
     /// Writes the marker for `secret` and counts it. The secret's line
@@ -108,20 +122,28 @@ impl Redactor<'_> {
     /// still is all `*`.
     pub fn fitted(&self, rule: usize, secret: &[u8]) -> Vec<u8> {
         let room = secret.iter().filter(|&&b| b != b'\n').count();
-        let full = self.marker(rule, secret);
-        let text = if full.len() <= room {
-            full
-        } else {
-            let short = match &self.marker {
-                Some(_) => String::new(),
-                None => format!("[REDACTED:{}]", self.tag(secret)),
-            };
-            [short, "[REDACTED]".to_string()]
-                .into_iter()
-                .find(|m| !m.is_empty() && m.len() <= room)
-                .unwrap_or_default()
+        let text = match &self.marker {
+            // A fixed marker is cut to fit, at a character boundary.
+            Marker::Fixed(m) => {
+                let end = m
+                    .char_indices()
+                    .map(|(i, c)| i + c.len_utf8())
+                    .take_while(|&end| end <= room)
+                    .last()
+                    .unwrap_or(0);
+                m.as_bytes()[..end].to_vec()
+            }
+            Marker::Keyed(_) => [
+                self.marker(rule, secret),
+                format!("[REDACTED:{}]", self.tag(secret)),
+                "[REDACTED]".to_string(),
+            ]
+            .into_iter()
+            .find(|m| m.len() <= room)
+            .unwrap_or_default()
+            .into_bytes(),
         };
-        let mut text = text.into_bytes().into_iter();
+        let mut text = text.into_iter();
         secret
             .iter()
             .map(|&b| match b {

@@ -17,7 +17,7 @@ use crate::archives::gzip;
 use crate::families::SEED;
 use crate::har::{capture, secrets};
 use crate::tokens;
-use crate::util::{sha256_hex, Env, Run};
+use crate::util::{hmac_sha256_hex, Env, Run};
 
 /// Every token family, one after another, between clean lines.
 fn log_text() -> String {
@@ -29,9 +29,10 @@ fn log_text() -> String {
     text
 }
 
-/// The 8 hex digits a marker carries for `secret`.
-pub fn tag(secret: &str) -> String {
-    sha256_hex(secret)[..8].to_string()
+/// The 8 hex digits a marker carries for `secret`: the start of its
+/// HMAC-SHA256 under the environment's marker key.
+pub fn tag(env: &Env, secret: &str) -> String {
+    hmac_sha256_hex(&env.marker_key(), secret.as_bytes())[..8].to_string()
 }
 
 /// The findings of a scan of `input` with raw secrets: (offset, secret,
@@ -68,7 +69,7 @@ fn expected(env: &Env, input: &Path) -> Vec<u8> {
     let mut at = 0;
     for (offset, secret, rule) in raw_findings(env, input) {
         out.extend_from_slice(&bytes[at..offset]);
-        out.extend_from_slice(format!("[REDACTED:{rule}:{}]", tag(&secret)).as_bytes());
+        out.extend_from_slice(format!("[REDACTED:{rule}:{}]", tag(env, &secret)).as_bytes());
         out.extend(std::iter::repeat_n(b'\n', secret.matches('\n').count()));
         at = offset + secret.len();
     }
@@ -80,11 +81,11 @@ fn expected(env: &Env, input: &Path) -> Vec<u8> {
 /// line breaks in place, the other bytes the first marker that fits of
 /// `[REDACTED:<rule>:<tag>]`, `[REDACTED:<tag>]`, `[REDACTED]`, padded
 /// with `*` (all `*` when none fits).
-pub fn fitted(rule: &str, secret: &str) -> Vec<u8> {
+pub fn fitted(env: &Env, rule: &str, secret: &str) -> Vec<u8> {
     let room = secret.bytes().filter(|&b| b != b'\n').count();
     let marker = [
-        format!("[REDACTED:{rule}:{}]", tag(secret)),
-        format!("[REDACTED:{}]", tag(secret)),
+        format!("[REDACTED:{rule}:{}]", tag(env, secret)),
+        format!("[REDACTED:{}]", tag(env, secret)),
         "[REDACTED]".to_string(),
     ]
     .into_iter()
@@ -108,7 +109,7 @@ pub fn fitted(rule: &str, secret: &str) -> Vec<u8> {
 pub fn expected_in_place(env: &Env, input: &Path) -> Vec<u8> {
     let mut bytes = fs::read(input).expect("read input");
     for (offset, secret, rule) in raw_findings(env, input) {
-        bytes[offset..offset + secret.len()].copy_from_slice(&fitted(&rule, &secret));
+        bytes[offset..offset + secret.len()].copy_from_slice(&fitted(env, &rule, &secret));
     }
     bytes
 }
