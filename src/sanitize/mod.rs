@@ -1,9 +1,12 @@
 //! `leaksweep redact`: sanitized copies that keep their format. Each input
 //! is copied layer by layer as it is found (compression re-applied, tar
-//! members rewritten with their metadata, HAR strings re-encoded), with the
-//! bytes of every secret replaced by a marker. The copy is written to a
-//! temporary file beside its target, synced and renamed into place, so a
-//! failure leaves the input as it was and no partial output behind.
+//! members rewritten header for header, HAR strings re-encoded), with the
+//! bytes of every secret replaced by a marker keyed to this host (see
+//! [`key`]). A copy is written to a temporary file beside its target,
+//! synced and renamed into place, so a failure leaves the input as it was
+//! and no partial output behind; plain text in place is instead rewritten
+//! on its own inode with same-length markers, so a writer appending to a
+//! live log loses nothing. An input with nothing to redact is not touched.
 
 mod har;
 pub mod key;
