@@ -18,7 +18,7 @@ mod text;
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
-use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
@@ -313,21 +313,30 @@ pub fn plan(
 /// and its copy is byte for byte the input.
 pub fn file(r: &mut Redactor, input: &Path, output: &Path, in_place: bool) -> anyhow::Result<()> {
     r.budget = Budget::new(r.limits);
-    let file = if in_place {
-        OpenOptions::new().read(true).write(true).open(input)
-    } else {
-        File::open(input)
-    }
-    .with_context(|| {
-        if in_place {
-            "cannot open it for writing"
-        } else {
-            "cannot open it"
-        }
-    })?;
+    // Non-blocking, so that a FIFO is refused rather than waited on.
+    let file = OpenOptions::new()
+        .read(true)
+        .write(in_place)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(input)
+        .with_context(|| {
+            if in_place {
+                "cannot open it for writing"
+            } else {
+                "cannot open it"
+            }
+        })?;
     let meta = file.metadata()?;
     if !meta.is_file() {
         bail!("not a regular file");
+    }
+    if in_place {
+        // A run killed here before may have left a temporary file.
+        let dir = match input.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        temp::clean_once(dir);
     }
     let mut head = vec![0u8; HEAD];
     let n = read_head(&file, &mut head)?;

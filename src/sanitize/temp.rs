@@ -21,8 +21,8 @@ pub const PREFIX: &str = ".leaksweep-redact-";
 /// Directories already cleaned by this run.
 static CLEANED: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
 
-/// A locked temporary file in `dir`, stale ones there removed first.
-pub fn create(dir: &Path) -> anyhow::Result<NamedTempFile> {
+/// Removes `dir`'s stale temporary files, once per run.
+pub fn clean_once(dir: &Path) {
     let first = match CLEANED.lock() {
         Ok(mut set) => set
             .get_or_insert_with(HashSet::new)
@@ -32,6 +32,11 @@ pub fn create(dir: &Path) -> anyhow::Result<NamedTempFile> {
     if first {
         remove_stale(dir);
     }
+}
+
+/// A locked temporary file in `dir`, stale ones there removed first.
+pub fn create(dir: &Path) -> anyhow::Result<NamedTempFile> {
+    clean_once(dir);
     let tmp = tempfile::Builder::new()
         .prefix(&format!("{PREFIX}{}-", std::process::id()))
         .tempfile_in(dir)

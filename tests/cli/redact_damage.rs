@@ -752,3 +752,14 @@ fn issue17_a_killed_run_leaves_a_temporary_file_the_next_run_removes() {
     redact(&env, &["in", "-o", "out"]).expect_code(1);
     run.check(live.path().exists(), "a live process's file is kept");
 }
+
+#[test]
+fn a_fifo_given_to_redact_is_refused_not_waited_on() {
+    let env = Env::new();
+    sh(env.root(), &["mkfifo", "pipe"]);
+    let run = redact(&env, &["pipe", "-o", "pipe.out"]);
+    run.expect_code(2);
+    run.expect_stderr_line(&["pipe", "not a regular file"]);
+    let run = redact(&env, &["--in-place", "pipe"]);
+    run.expect_code(2);
+}
