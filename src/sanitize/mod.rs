@@ -14,6 +14,7 @@ mod spool;
 mod tar;
 mod temp;
 mod text;
+mod utf16;
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -240,6 +241,15 @@ fn compressed(
     depth: usize,
 ) -> io::Result<()> {
     let c = Container::Compressed(z);
+    if let Compression::Utf16 { big_endian } = z {
+        // Lossless, unlike the scan's reader: what is not UTF-16 (a lone
+        // surrogate, an odd last byte) comes back as it was.
+        let mut enc = utf16::Encode::new(out, big_endian);
+        let dec = utf16::Decode::new(input, big_endian);
+        let mut dec = Layer::new(dec, depth + 1, None, Some(c), Some(r.budget.clone()));
+        copy(r, &mut dec, &mut enc, depth + 1)?;
+        return enc.finish().map(drop);
+    }
     let dec = Decoder::new(z, input)?;
     let mut dec = Layer::new(dec, depth + 1, None, Some(c), Some(r.budget.clone()));
     match z {
@@ -258,11 +268,7 @@ fn compressed(
             copy(r, &mut dec, &mut enc, depth + 1)?;
             enc.finish().map(drop)
         }
-        Compression::Utf16 { big_endian } => {
-            let mut enc = crate::source::utf16::Encode::new(out, big_endian);
-            copy(r, &mut dec, &mut enc, depth + 1)?;
-            enc.finish().map(drop)
-        }
+        Compression::Utf16 { .. } => Err(io::Error::other("UTF-16 is rewritten above")),
         Compression::Xz => {
             let mut enc = liblzma::write::XzEncoder::new(out, 1);
             copy(r, &mut dec, &mut enc, depth + 1)?;

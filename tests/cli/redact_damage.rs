@@ -763,3 +763,44 @@ fn a_fifo_given_to_redact_is_refused_not_waited_on() {
     let run = redact(&env, &["--in-place", "pipe"]);
     run.expect_code(2);
 }
+
+#[test]
+fn issue17_utf16_with_unpaired_surrogates_changes_only_where_the_secret_was() {
+    let env = Env::new();
+    let r = &mut Rng::new(SEED ^ 180);
+    let u16le = |s: &str| -> Vec<u8> { s.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+    let secret = github_classic(r, "ghp");
+    let build = |middle: &str| -> Vec<u8> {
+        let mut v = b"\xff\xfe".to_vec();
+        v.extend(u16le("2024-05-01 INFO start\r\n"));
+        v.extend([0x00, 0xd8]); // a lone high surrogate
+        v.extend(u16le(&format!(
+            " GET /api?access_token={middle} HTTP/1.1\r\n"
+        )));
+        v.extend([0x00, 0xdc]); // a lone low surrogate
+        v.extend(u16le("end\r\n"));
+        v.push(b'q'); // an odd trailing byte
+        v
+    };
+    env.write("win.log", build(&secret));
+    let scan = env.run(&["scan", "--format", "jsonl", "win.log"]);
+    let found = scan.findings();
+    scan.check_eq(found.len(), 1, "one secret in the UTF-16 log");
+    let marker = format!(
+        "[REDACTED:{}:{}]",
+        found[0].rule,
+        crate::redact::tag(&env, &secret)
+    );
+    let run = redact(&env, &["win.log", "-o", "win.clean.log"]);
+    run.expect_code(1);
+    run.check(
+        fs::read(env.path("win.clean.log")).expect("copy") == build(&marker),
+        "the copy is the input with only the secret replaced, every odd unit kept",
+    );
+    let run = redact(&env, &["--in-place", "win.log"]);
+    run.expect_code(1);
+    run.check(
+        fs::read(env.path("win.log")).expect("redacted") == build(&marker),
+        "in place too",
+    );
+}
