@@ -12,6 +12,7 @@
 //! holes written as zeros. A member of a type with data that is not
 //! understood is an error: never an empty body.
 
+use std::cell::RefCell;
 use std::io::{self, Read, Write};
 
 use super::spool::Spool;
@@ -440,7 +441,12 @@ fn member(
     out: &mut dyn Write,
     depth: usize,
 ) -> io::Result<()> {
-    let (kind, mut stream) = sniff_stream(content);
+    let raw = RefCell::new(Some(Spool::new()));
+    let mut tee = Tee {
+        inner: content,
+        raw: &raw,
+    };
+    let (kind, mut stream) = sniff_stream(&mut tee as &mut dyn Read);
     if let Some(e) = stream.take_error() {
         return Err(e);
     }
@@ -450,6 +456,8 @@ fn member(
         Sniff::Container(_) => false,
     };
     if same {
+        // Streamed: no copy of the input is kept.
+        raw.borrow_mut().take();
         write_pending(out, pending, len)?;
         header.set_size(len);
         header.set_cksum();
@@ -468,8 +476,16 @@ fn member(
         }
         return pad(out, len);
     }
+    let before = r.total();
     let mut spool = Spool::new();
     copy_sniffed(r, kind, &mut stream, &mut spool, depth + 1)?;
+    drop(stream);
+    // Nothing redacted in it: the member as it was, not re-encoded.
+    let raw = raw.borrow_mut().take();
+    let spool = match raw {
+        Some(raw) if r.total() == before && raw.len() == len => raw,
+        _ => spool,
+    };
     let n = spool.len();
     write_pending(out, pending, n)?;
     header.set_size(n);
@@ -477,6 +493,24 @@ fn member(
     write_block(out, header.as_bytes())?;
     spool.drain(out)?;
     pad(out, n)
+}
+
+/// A member's bytes as they are read, copied to `raw` while it is set: a
+/// member rewritten with nothing redacted in it is then written back as it
+/// was (a clean `.gz` member is not compressed again).
+struct Tee<'a> {
+    inner: &'a mut dyn Read,
+    raw: &'a RefCell<Option<Spool>>,
+}
+
+impl Read for Tee<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(s) = self.raw.borrow_mut().as_mut() {
+            s.write_all(&buf[..n])?;
+        }
+        Ok(n)
+    }
 }
 
 struct Counted<'a> {

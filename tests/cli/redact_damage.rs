@@ -804,3 +804,47 @@ fn issue17_utf16_with_unpaired_surrogates_changes_only_where_the_secret_was() {
         "in place too",
     );
 }
+
+#[test]
+fn issue17_a_clean_compressed_member_is_copied_as_it_was() {
+    use std::io::Write;
+    let env = Env::new();
+    let r = &mut Rng::new(SEED ^ 181);
+    let mut best = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    best.write_all(&b"2024-05-01 INFO nothing secret\n".repeat(1000))
+        .expect("gzip");
+    let clean_gz = best.finish().expect("gzip");
+    let secret_gz = gzip(secret_log(r).as_bytes());
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in [
+        ("clean.log.gz", &clean_gz[..]),
+        ("secret.log.gz", &secret_gz[..]),
+        ("app.log", secret_log(r).as_bytes()),
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, name, data).expect("member");
+    }
+    env.write("mixed.tar", b.into_inner().expect("tar"));
+    let run = redact(&env, &["mixed.tar", "-o", "mixed.out.tar"]);
+    run.expect_code(1);
+    let out = fs::read(env.path("mixed.out.tar")).expect("copy");
+    let mut a = tar::Archive::new(&out[..]);
+    let mut got = std::collections::BTreeMap::new();
+    for e in a.entries().expect("entries") {
+        let mut e = e.expect("entry");
+        let mut v = Vec::new();
+        e.read_to_end(&mut v).expect("read");
+        got.insert(String::from_utf8_lossy(&e.path_bytes()).into_owned(), v);
+    }
+    run.check(
+        got["clean.log.gz"] == clean_gz,
+        "the clean .gz member is byte for byte the same",
+    );
+    run.check(
+        got["secret.log.gz"] != secret_gz,
+        "the other one is redacted",
+    );
+    clean(&env, "mixed.out.tar");
+}
