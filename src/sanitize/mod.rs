@@ -320,18 +320,22 @@ pub fn plan(
 pub fn file(r: &mut Redactor, input: &Path, output: &Path, in_place: bool) -> anyhow::Result<()> {
     r.budget = Budget::new(r.limits);
     // Non-blocking, so that a FIFO is refused rather than waited on.
-    let file = OpenOptions::new()
-        .read(true)
-        .write(in_place)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(input)
-        .with_context(|| {
-            if in_place {
-                "cannot open it for writing"
-            } else {
-                "cannot open it"
-            }
-        })?;
+    let open = |write: bool| {
+        OpenOptions::new()
+            .read(true)
+            .write(write)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(input)
+    };
+    // A file we may not write (but whose directory we may) is replaced
+    // rather than rewritten, as before.
+    let (file, writable) = match open(in_place) {
+        Ok(f) => (f, in_place),
+        Err(e) if in_place && e.kind() == io::ErrorKind::PermissionDenied => {
+            (open(false).context("cannot open it")?, false)
+        }
+        Err(e) => return Err(e).context("cannot open it"),
+    };
     let meta = file.metadata()?;
     if !meta.is_file() {
         bail!("not a regular file");
@@ -348,7 +352,7 @@ pub fn file(r: &mut Redactor, input: &Path, output: &Path, in_place: bool) -> an
     let n = read_head(&file, &mut head)?;
     head.truncate(n);
     let plain = sniff(&head) == Sniff::Text && !crate::har::sniff(&head);
-    if in_place && plain {
+    if in_place && plain && writable {
         return in_place_text(r, &file, meta.len());
     }
     if in_place && meta.nlink() > 1 {

@@ -848,3 +848,31 @@ fn issue17_a_clean_compressed_member_is_copied_as_it_was() {
     );
     clean(&env, "mixed.out.tar");
 }
+
+#[test]
+fn in_place_on_a_read_only_file_in_a_writable_directory_replaces_it() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let env = Env::new();
+    let r = &mut Rng::new(SEED ^ 182);
+    let dir = env.mkdir("ro");
+    let path = env.write("ro/app.log", secret_log(r));
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o444)).expect("chmod");
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        // As nobody (root may write any file): the file and its directory
+        // are nobody's, the file read-only.
+        std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).expect("chown");
+        std::os::unix::fs::chown(&path, Some(65534), Some(65534)).expect("chown");
+    }
+    let before = fs::metadata(&path).expect("meta");
+    let run = env.run_unprivileged(&["redact", "--in-place", "--marker", "XXXX", "ro/app.log"]);
+    run.expect_code(1);
+    let after = fs::metadata(&path).expect("meta");
+    run.check_eq(after.mode() & 0o777, 0o444, "still read-only");
+    run.check_eq(after.uid(), before.uid(), "same owner");
+    let text = fs::read_to_string(&path).expect("read");
+    run.check(
+        text.contains("access_token=XXXX HTTP"),
+        format!("redacted: {text}"),
+    );
+}
