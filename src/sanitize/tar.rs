@@ -674,6 +674,7 @@ fn pax_sparse(
         // Decimal numbers, one a line: the count, then offset and length
         // pairs; the map is padded to whole blocks.
         let mut text = Vec::new();
+        let mut newlines = 0usize;
         let mut want: Option<usize> = None;
         loop {
             let mut b = [0u8; BLOCK];
@@ -685,18 +686,16 @@ fn pax_sparse(
                 return Err(invalid("pax sparse map cut off".into()));
             }
             text.extend_from_slice(&b);
-            let lines: Vec<&[u8]> = text.split(|&c| c == b'\n').collect();
-            // The last piece may be an unfinished line.
-            let whole = &lines[..lines.len() - 1];
-            if want.is_none() {
-                if let Some(first) = whole.first() {
-                    let n = num(first)?;
-                    want = Some(usize::try_from(n).unwrap_or(usize::MAX).saturating_mul(2));
-                }
+            // Counted per block, so a long map costs linear time.
+            newlines += memchr::memchr_iter(b'\n', &b).count();
+            if want.is_none() && newlines > 0 {
+                let first = text.split(|&c| c == b'\n').next().unwrap_or_default();
+                let n = num(first)?;
+                want = Some(usize::try_from(n).unwrap_or(usize::MAX).saturating_mul(2));
             }
             if let Some(w) = want {
-                if whole.len() > w {
-                    for l in &whole[1..=w] {
+                if newlines > w {
+                    for l in text.split(|&c| c == b'\n').skip(1).take(w) {
                         flat.push(num(l)?);
                     }
                     break;
