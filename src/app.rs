@@ -308,11 +308,18 @@ pub fn redact(args: RedactArgs) -> anyhow::Result<Outcome> {
                 fs::metadata(p).is_ok_and(|m| m.is_dir() && (m.dev(), m.ino()) == d)
             })
     };
+    // Another run's temporary copies (live, or left by a killed run and
+    // about to be removed) are not inputs.
+    let ours = |p: &Path| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(sanitize::TEMP_PREFIX))
+    };
     let files: Vec<PathBuf> = discover(&args.inputs, args.follow, &skip, &msgs)
         .into_iter()
         .filter_map(|i| match i {
-            Input::File(p) => Some(p),
-            Input::Stdin => None,
+            Input::File(p) if !ours(&p) => Some(p),
+            Input::File(_) | Input::Stdin => None,
         })
         .collect();
     let plan = match &args.output {

@@ -169,6 +169,9 @@ impl Redactor<'_> {
     }
 }
 
+/// How the names of redact's temporary files start.
+pub const TEMP_PREFIX: &str = temp::PREFIX;
+
 /// An error after part of an input was redacted in place: what was
 /// written stays (each marker is whole), the rest was left as it was.
 #[derive(Debug, thiserror::Error)]

@@ -751,6 +751,18 @@ fn issue17_a_killed_run_leaves_a_temporary_file_the_next_run_removes() {
         .expect("temp");
     redact(&env, &["in", "-o", "out"]).expect_code(1);
     run.check(live.path().exists(), "a live process's file is kept");
+    drop(live);
+    // Left in an input directory, it is not an input either: a run in
+    // place removes it and redacts the rest without an error.
+    // (A process id above Linux's pid_max: no such process.)
+    let stale = env.path("in/.leaksweep-redact-999999999-stale");
+    fs::write(&stale, "GET /?access_token=x\n").expect("write");
+    let run = redact(&env, &["--in-place", "in"]);
+    run.expect_code(1);
+    run.check(
+        !stale.exists(),
+        "the stale file in the input directory is removed",
+    );
 }
 
 #[test]
