@@ -324,11 +324,16 @@ pub fn redact(args: RedactArgs) -> anyhow::Result<Outcome> {
         .collect();
     let plan = match &args.output {
         Some(out) => sanitize::plan(&args.inputs, &files, out)?,
-        // In place through a symbolic link means the file it points to.
-        None => files
-            .iter()
-            .map(|p| (p.clone(), fs::canonicalize(p).unwrap_or_else(|_| p.clone())))
-            .collect(),
+        // In place through a symbolic link means the file it points to;
+        // a file named twice (or through a link too) is redacted once.
+        None => {
+            let mut seen = HashSet::new();
+            files
+                .iter()
+                .map(|p| (p.clone(), fs::canonicalize(p).unwrap_or_else(|_| p.clone())))
+                .filter(|(_, real)| seen.insert(real.clone()))
+                .collect()
+        }
     };
     let marker = match &args.marker {
         Some(text) => sanitize::Marker::Fixed(text.clone()),

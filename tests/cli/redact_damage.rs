@@ -888,3 +888,15 @@ fn in_place_on_a_read_only_file_in_a_writable_directory_replaces_it() {
         format!("redacted: {text}"),
     );
 }
+
+#[test]
+fn in_place_redacts_a_file_named_twice_once() {
+    let env = Env::new();
+    let r = &mut Rng::new(SEED ^ 183);
+    env.write("app.log", secret_log(r));
+    std::os::unix::fs::symlink("app.log", env.path("link.log")).expect("symlink");
+    let run = redact(&env, &["--in-place", "app.log", "./app.log", "link.log"]);
+    run.expect_code(1);
+    run.expect_stderr_line(&["1 files", "1 secret redacted"]);
+    clean(&env, "app.log");
+}
