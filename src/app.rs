@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File, Metadata};
 use std::io::{self, IsTerminal, Read, Seek, Write};
 use std::ops::Range;
-use std::os::unix::fs::FileTypeExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
@@ -295,23 +295,68 @@ pub fn redact(args: RedactArgs) -> anyhow::Result<Outcome> {
     let engine = engine(&args.rules, config.as_ref())?;
     threads(args.threads)?;
     let msgs = Messages::new(args.quiet);
-    let skip = |p: &Path| config.as_ref().is_some_and(|c| c.skips(p));
+    // The output directory is never an input: a re-run into a directory
+    // under the input (`redact logs -o logs/clean`) must not copy the last
+    // run's copies again, nested one level deeper each time.
+    let out_dir = args
+        .output
+        .as_deref()
+        .and_then(|o| fs::metadata(o).ok())
+        .filter(Metadata::is_dir)
+        .map(|m| (m.dev(), m.ino()));
+    let skip = |p: &Path| {
+        config.as_ref().is_some_and(|c| c.skips(p))
+            || out_dir.is_some_and(|d| {
+                fs::metadata(p).is_ok_and(|m| m.is_dir() && (m.dev(), m.ino()) == d)
+            })
+    };
+    // Another run's temporary copies (live, or left by a killed run and
+    // about to be removed) are not inputs.
+    let ours = |p: &Path| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(sanitize::TEMP_PREFIX))
+    };
     let files: Vec<PathBuf> = discover(&args.inputs, args.follow, &skip, &msgs)
         .into_iter()
         .filter_map(|i| match i {
-            Input::File(p) => Some(p),
-            Input::Stdin => None,
+            Input::File(p) if !ours(&p) => Some(p),
+            Input::File(_) | Input::Stdin => None,
         })
         .collect();
     let plan = match &args.output {
         Some(out) => sanitize::plan(&args.inputs, &files, out)?,
-        // In place through a symbolic link means the file it points to.
-        None => files
-            .iter()
-            .map(|p| (p.clone(), fs::canonicalize(p).unwrap_or_else(|_| p.clone())))
-            .collect(),
+        // In place through a symbolic link means the file it points to;
+        // a file named twice (or through a link too) is redacted once.
+        None => {
+            let mut seen = HashSet::new();
+            files
+                .iter()
+                .map(|p| (p.clone(), fs::canonicalize(p).unwrap_or_else(|_| p.clone())))
+                .filter(|(_, real)| seen.insert(real.clone()))
+                .collect()
+        }
+    };
+    let marker = match &args.marker {
+        Some(text) => sanitize::Marker::Fixed(text.clone()),
+        None => {
+            let path = args
+                .marker_key
+                .clone()
+                .or_else(|| std::env::var_os("LEAKSWEEP_MARKER_KEY").map(PathBuf::from))
+                .or_else(sanitize::key::default_path)
+                .context(
+                    "no place for the marker key: set XDG_STATE_HOME or HOME, or give --marker-key FILE",
+                )?;
+            sanitize::Marker::Keyed(sanitize::key::load_or_create(&path)?)
+        }
     };
     let min = confidence(args.min_confidence);
+    let limits = Limits {
+        max_depth: usize::from(args.max_depth),
+        max_decoded: args.max_decoded,
+        max_ratio: args.max_ratio,
+    };
     if !args.quiet {
         let sizes = plan
             .iter()
@@ -324,7 +369,7 @@ pub fn redact(args: RedactArgs) -> anyhow::Result<Outcome> {
             || engine.clone(),
             |engine, (input, output)| {
                 let _done = Done(fs::metadata(input).map_or(0, |m| m.len()));
-                let mut r = Redactor::new(engine, min, args.marker.clone());
+                let mut r = Redactor::new(engine, min, marker.clone(), limits);
                 let name = display(input);
                 match sanitize::file(&mut r, input, output, args.in_place) {
                     Ok(()) => {
@@ -340,6 +385,10 @@ pub fn redact(args: RedactArgs) -> anyhow::Result<Outcome> {
                     }
                     Err(e) => {
                         let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+                        if e.downcast_ref::<sanitize::Partial>().is_some() {
+                            msgs.error(&name, chain.join(": "));
+                            return r.counts;
+                        }
                         msgs.error(&name, format_args!("{}; nothing written", chain.join(": ")));
                         BTreeMap::new()
                     }

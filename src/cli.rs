@@ -76,10 +76,17 @@ pub struct RedactArgs {
     #[arg(long)]
     pub in_place: bool,
 
-    /// Replace every secret with TEXT instead of
-    /// `[REDACTED:<rule>:<first 8 hex of its fingerprint>]`.
+    /// Replace every secret with TEXT instead of `[REDACTED:<rule>:<tag>]`
+    /// (the tag: 8 hex digits of an HMAC of the secret under this host's
+    /// marker key).
     #[arg(long, value_name = "TEXT")]
     pub marker: Option<String>,
+
+    /// The marker key file (created 0600 if absent) [default:
+    /// $LEAKSWEEP_MARKER_KEY, else $XDG_STATE_HOME/leaksweep/marker.key,
+    /// else ~/.local/state/leaksweep/marker.key].
+    #[arg(long, value_name = "FILE")]
+    pub marker_key: Option<PathBuf>,
 
     /// Extra rule file or directory of *.toml rule files (repeatable).
     #[arg(long, value_name = "PATH")]
@@ -109,6 +116,22 @@ pub struct RedactArgs {
     /// No per-file lines and no summary on stderr (errors are still printed).
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    /// Rewrite archives and compressed streams nested at most this deep
+    /// (each compression or archive layer counts one); deeper is an error.
+    #[arg(long, default_value_t = 4, value_name = "N",
+          value_parser = clap::value_parser!(u8).range(0..=32))]
+    pub max_depth: u8,
+
+    /// Fail an input after this many decoded bytes, all layers together
+    /// (suffixes K, M, G, T: powers of 1024).
+    #[arg(long, default_value = "4T", value_parser = parse_size, value_name = "SIZE")]
+    pub max_decoded: u64,
+
+    /// Fail an input whose decoded bytes exceed this many times the bytes
+    /// read from disk (a decompression bomb); checked after 256 MiB.
+    #[arg(long, default_value_t = 1000, value_name = "RATIO")]
+    pub max_ratio: u64,
 }
 
 #[derive(Debug, Args)]

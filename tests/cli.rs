@@ -35,6 +35,10 @@ mod har;
 mod hostile;
 #[path = "cli/redact.rs"]
 mod redact;
+#[path = "cli/redact_damage.rs"]
+mod redact_damage;
+#[path = "cli/redact_markers.rs"]
+mod redact_markers;
 #[path = "cli/redaction.rs"]
 mod redaction;
 #[path = "cli/rules.rs"]
