@@ -114,8 +114,11 @@ const KEY_NOT_SECRET: &[&str] = &[
 ];
 
 /// Qualifiers that make `token` a non-secret: anti-forgery tokens,
-/// pagination cursors, OAuth 1 request tokens, push-notification device
-/// tokens, captcha responses.
+/// pagination and change-feed cursors (Google's `pageToken` /
+/// `syncToken`, AWS's `NextToken`, Graph's `deltaToken` / `$skiptoken`,
+/// MongoDB's `resumeToken`), idempotency tokens (AWS `ClientToken`, in
+/// every CloudTrail record that creates something), OAuth 1 request
+/// tokens, push-notification device tokens, captcha responses.
 const TOKEN_NOT_SECRET: &[&str] = &[
     "csrf",
     "xsrf",
@@ -124,7 +127,14 @@ const TOKEN_NOT_SECRET: &[&str] = &[
     "continuation",
     "cursor",
     "pagination",
+    "paging",
     "sync",
+    "delta",
+    "skip",
+    "resume",
+    "change",
+    "client",
+    "idempotency",
     "request",
     "device",
     "push",
@@ -529,6 +539,8 @@ mod tests {
             "NextToken",
             "X_REQUEST_TOKEN",
             "device_token",
+            "clientToken",
+            "deltaToken",
             "public_key",
             "publishableKey",
             "cache_key",

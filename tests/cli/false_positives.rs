@@ -175,6 +175,7 @@ fn clean_lines_under_secret_looking_names_have_no_findings() {
             format!("203.0.113.{} - - [14/May/2024:09:12:44 +0000] \"GET /v2/items?page_token={c}&request_id={uuid} HTTP/1.1\" 200 {} \"-\" \"okhttp/4.12.0\" etag=\"{a}\"", i % 250, 100 + i),
             format!("2024-05-14 09:12:44,{:03} DEBUG forms: csrf_token={uuid} X-CSRF-Token: {a} xsrf-token={b}", i % 1000),
             format!(r#"{{"user_id":{i},"device_token":"{c}","platform":"ios","push_token_sha256":"{c}"}}"#),
+            format!(r#"{{"eventSource":"ec2.amazonaws.com","eventName":"RunInstances","requestParameters":{{"clientToken":"{uuid}","nextToken":"{c}"}},"requestID":"{uuid}"}}"#),
             format!("{{'username': 'u{i}', 'password_hash': 'pbkdf2_sha256$600000${d}${c}', 'hashed_password': '{b}'}}"),
             format!(r#"Parameters: {{"user"=>{{"email"=>"u{i}@acme.io", "password_digest"=>"{b}", "password"=>"[FILTERED]"}}}}"#),
             format!("commit_sha={b} GIT_COMMIT={b} BUILD_SHA256={c} trace_id={a} span_id={d}"),
