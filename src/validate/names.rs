@@ -20,9 +20,10 @@
 //!   `expires_at` …), a word says it is derived ([`NOT_SECRET_WORDS`]:
 //!   `hash`, `sha*`, `digest`, `checksum`, `fingerprint`, `etag`,
 //!   `commit`, `kid`), or the qualifier of `token` / `key` says it is no
-//!   credential ([`TOKEN_NOT_SECRET`]: `csrf`, `page`, `request`, `device`
-//!   …; [`KEY_NOT_SECRET`]: `public`, `cache`, `idempotency` …). The
-//!   value is not reported.
+//!   credential ([`TOKEN_NOT_SECRET`]: `page`, `next`, `device`, `client`
+//!   …; [`ANTI_FORGERY`] anywhere before `token`: `csrf`, `authenticity`,
+//!   `request` …; [`KEY_NOT_SECRET`]: `public`, `cache`, `idempotency` …).
+//!   The value is not reported.
 //! * everything else is **neutral** ([`NameClass::Neutral`]): a bare
 //!   `token=`, `sessionid=`, a key id next to an AWS key. The value's
 //!   shape decides, as before: UUIDs and hex digests are ids.
@@ -147,6 +148,10 @@ const TOKEN_NOT_SECRET: &[&str] = &[
     "cancellation",
     "lock",
 ];
+
+/// Words that, anywhere before `token`, make it an anti-forgery (CSRF)
+/// token, which every form post logs and which grants nothing alone.
+const ANTI_FORGERY: &[&str] = &["csrf", "xsrf", "authenticity", "antiforgery", "request"];
 
 /// A last word that says what the value is instead of a secret:
 /// `api_key_id`, `key_version`, `token_type`, `secret_name`,
@@ -312,8 +317,14 @@ pub fn classify(name: Name) -> NameClass {
             return NameClass::Secret;
         }
         // An anti-forgery token is one whatever stands between
-        // (`csrf_access_token`, Flask-JWT-Extended's double-submit cookie).
-        let anti_forgery = || w[..i].iter().any(|x| x == "csrf" || x == "xsrf");
+        // (`csrf_access_token`, Flask-JWT-Extended's double-submit cookie;
+        // ASP.NET's `__RequestVerificationToken`; Django's
+        // `csrfmiddlewaretoken`; Rails' `authenticity_token`).
+        let anti_forgery = || {
+            w[..i]
+                .iter()
+                .any(|x| ANTI_FORGERY.iter().any(|a| x.starts_with(a)))
+        };
         match (word, prev) {
             ("token", Some(p)) if TOKEN_NOT_SECRET.contains(&p) || anti_forgery() => {
                 return NameClass::NotSecret
@@ -533,6 +544,9 @@ mod tests {
             "csrftoken",
             "X-CSRF-Token",
             "csrf_access_token",
+            "csrfmiddlewaretoken",
+            "__RequestVerificationToken",
+            "authenticity_token",
             "xsrf-token",
             "next_page_token",
             "pageToken",

@@ -178,6 +178,8 @@ fn clean_lines_under_secret_looking_names_have_no_findings() {
             format!(r#"{{"eventSource":"ec2.amazonaws.com","eventName":"RunInstances","requestParameters":{{"clientToken":"{uuid}","nextToken":"{c}"}},"requestID":"{uuid}"}}"#),
             format!("{{'username': 'u{i}', 'password_hash': 'pbkdf2_sha256$600000${d}${c}', 'hashed_password': '{b}'}}"),
             format!(r#"Parameters: {{"user"=>{{"email"=>"u{i}@acme.io", "password_digest"=>"{b}", "password"=>"[FILTERED]"}}}}"#),
+            format!(r#"Parameters: {{"authenticity_token"=>"{}", "commit"=>"Save"}}"#, rng_b64(&c)),
+            format!("POST /Account/Login body=__RequestVerificationToken=CfDJ8{}&csrfmiddlewaretoken={}&Email=u{i}%40acme.io", rng_b64(&b), &c[..32]),
             format!("commit_sha={b} GIT_COMMIT={b} BUILD_SHA256={c} trace_id={a} span_id={d}"),
             format!(r#"{{"public_key":"{}","cache_key":"v3:product:{i}:{b}","idempotency_key":"{uuid}"}}"#, rng_b64(&c)),
             format!("PWD=/srv/app/releases/2024051409{:04} OLDPWD=/srv/app", i),
