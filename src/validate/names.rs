@@ -26,7 +26,10 @@
 //!   The value is not reported.
 //! * everything else is **neutral** ([`NameClass::Neutral`]): a bare
 //!   `token=`, `sessionid=`, a key id next to an AWS key. The value's
-//!   shape decides, as before: UUIDs and hex digests are ids.
+//!   shape decides, as before: UUIDs and hex digests are ids. Session
+//!   cookie names (`session`, `PHPSESSID`, `SessionId`) are left neutral
+//!   here on purpose: the cookie rules in `patterns/sessions.toml` judge
+//!   them by cookie name.
 
 use super::placeholder::find;
 
