@@ -33,6 +33,8 @@ mod group;
 mod har;
 #[path = "cli/hostile.rs"]
 mod hostile;
+#[path = "cli/names.rs"]
+mod names;
 #[path = "cli/redact.rs"]
 mod redact;
 #[path = "cli/redact_damage.rs"]

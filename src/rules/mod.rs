@@ -101,7 +101,8 @@ pub struct Rule {
     pub checks: Checks,
     pub window: usize,
     pub before: usize,
-    /// A context rule (it judges values by shape, `not-identifier`): loses
+    /// A context rule (it judges values by name and shape, `not-identifier`
+    /// or `secret-name`): loses
     /// ties to a rule that knows the token's format.
     pub generic: bool,
 }
@@ -293,7 +294,7 @@ pub fn compile(source: &str, spec: RuleSpec) -> Result<Rule, RuleError> {
         confidence: spec.confidence,
     };
     Ok(Rule {
-        generic: checks.validators.contains(&Validator::NotIdentifier),
+        generic: checks.validators.iter().any(|v| v.generic()),
         source: source.to_string(),
         regex,
         checks,
