@@ -134,6 +134,7 @@ pub fn redact(data: &[u8]) {
         max_depth: 4,
         max_decoded: 64 << 20,
         max_ratio: 1000,
+        binary_as_text: false,
     };
     let marker = leaksweep::sanitize::Marker::Keyed([7; 32]);
     let mut r = Redactor::new(engine(), Confidence::Low, marker, limits);

@@ -356,6 +356,8 @@ pub fn redact(args: RedactArgs) -> anyhow::Result<Outcome> {
         max_depth: usize::from(args.max_depth),
         max_decoded: args.max_decoded,
         max_ratio: args.max_ratio,
+        // redact copies binary members through untouched; it never reads them as text.
+        binary_as_text: false,
     };
     if !args.quiet {
         let sizes = plan

@@ -222,8 +222,8 @@ fn utf16(head: &[u8]) -> Option<bool> {
     None
 }
 
-/// Whether `bytes` decode as UTF-16 to text: no unpaired surrogate, few
-/// control characters, and, when the same bytes are UTF-8 text without a
+/// Whether `bytes` decode as UTF-16 to text: few control characters or
+/// unpaired surrogates, and, when the same bytes are UTF-8 text without a
 /// NUL, some ASCII among the code units (UTF-16 text with a line break or a
 /// space has NUL bytes; UTF-8 text has none).
 fn plausible_utf16(bytes: &[u8], big_endian: bool) -> bool {
@@ -243,14 +243,16 @@ fn plausible_utf16(bytes: &[u8], big_endian: bool) -> bool {
     while i < units.len() {
         let u = units[i];
         match u {
-            0xd800..=0xdbff => {
-                let last = i + 1 == units.len();
-                if !last && !(0xdc00..0xe000).contains(&units[i + 1]) {
-                    return false;
-                }
+            // A pair is one character; a lone surrogate (Windows names
+            // hold them) counts as odd, like a control, not as a verdict.
+            0xd800..=0xdbff
+                if units
+                    .get(i + 1)
+                    .is_some_and(|n| (0xdc00..0xe000).contains(n)) =>
+            {
                 i += 1;
             }
-            0xdc00..=0xdfff => return false,
+            0xd800..=0xdfff => controls += 1,
             0x09 | 0x0a | 0x0d | 0x1b | 0x20..=0x7e => ascii += 1,
             0..=0x1f | 0x7f | 0xfffe | 0xffff => controls += 1,
             _ => {}
@@ -505,7 +507,7 @@ mod tests {
         let mut cjk = b"\xff\xfe".to_vec();
         cjk.extend(utf16("日本語のログ", false));
         assert_eq!(sniff(&cjk), le);
-        // A mark followed by an unpaired surrogate is not UTF-16.
+        // A mark followed by lone surrogates and little else is not UTF-16.
         assert_ne!(sniff(b"\xff\xfe\x00\xdcA\x00B\x00"), le);
     }
 
