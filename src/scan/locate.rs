@@ -130,7 +130,7 @@ pub fn build(
     let shown = if origin.show_secrets {
         String::from_utf8_lossy(secret).into_owned()
     } else {
-        redact::mask(secret, engine.public_prefix(m.rule, secret))
+        redact::mask_kind(rule.spec.kind, secret, engine.public_prefix(m.rule, secret))
     };
     Finding {
         path: origin.path.clone(),
@@ -216,7 +216,8 @@ pub fn masked(
         if show {
             out.push_str(&redact::escape(s));
         } else {
-            out.push_str(&redact::mask(s, engine.public_prefix(m.rule, s)));
+            let kind = engine.rules()[m.rule].spec.kind;
+            out.push_str(&redact::mask_kind(kind, s, engine.public_prefix(m.rule, s)));
         }
         at = m.secret.end;
     }
