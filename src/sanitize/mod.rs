@@ -63,11 +63,19 @@ impl Redactor<'_> {
         }
     }
 
-    /// Writes the marker for `secret` and counts it. The secret's line
-    /// breaks follow the marker, so the lines after it keep their numbers.
-    fn replace(&mut self, rule: usize, secret: &[u8], out: &mut dyn Write) -> io::Result<()> {
+    /// Writes the marker for `secret` in place of `raw`, the bytes that
+    /// hold it (they differ where it was found behind escapes), and counts
+    /// it. The raw line breaks follow the marker, so the lines after it
+    /// keep their numbers.
+    fn replace(
+        &mut self,
+        rule: usize,
+        secret: &[u8],
+        raw: &[u8],
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
         out.write_all(self.marker(rule, secret).as_bytes())?;
-        let newlines = memchr::memchr_iter(b'\n', secret).count();
+        let newlines = memchr::memchr_iter(b'\n', raw).count();
         out.write_all(&b"\n".repeat(newlines))?;
         self.count(rule);
         Ok(())

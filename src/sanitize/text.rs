@@ -27,7 +27,7 @@ pub fn stream(r: &mut Redactor, reader: &mut dyn Read, out: &mut dyn Write) -> i
                 }
                 let from = usize::try_from(written.saturating_sub(fill.base)).unwrap_or(usize::MAX);
                 out.write_all(&fill.buf[from..m.secret.start])?;
-                r.replace(m.rule, &fill.buf[m.secret.clone()], out)?;
+                r.replace(m.rule, m.bytes(fill.buf), &fill.buf[m.secret.clone()], out)?;
                 written = at(m.secret.end);
             }
             let from = usize::try_from(written.saturating_sub(fill.base)).unwrap_or(usize::MAX);
