@@ -95,9 +95,11 @@ pub fn has_escape(raw: &[u8]) -> bool {
 }
 
 /// The decoded view of `raw`: escapes undone round after round (at most
-/// [`DEPTH`]), then base64 runs that hold text decoded (when `base64`),
-/// then one more round for escapes inside them. `None` when nothing
-/// changed. Stretches longer than `u32::MAX` are not decoded.
+/// [`DEPTH`]), then, when `base64`, base64 runs that hold text decoded and
+/// one more round for escapes inside them. `None` when nothing changed, or
+/// (with `base64`) when no base64 run was decoded: the base64 view is a
+/// second view, since decoding a Basic credential's base64 hides it from
+/// the rule that matches it encoded. Stretches longer than `u32::MAX` are not decoded.
 pub fn view(raw: &[u8], base64: bool) -> Option<View> {
     if raw.len() >= u32::MAX as usize {
         return None;
@@ -114,13 +116,11 @@ pub fn view(raw: &[u8], base64: bool) -> Option<View> {
         }
     }
     if base64 {
-        if let Some(layer) = decode_base64_runs(&v.bytes) {
+        v = v.then(decode_base64_runs(&v.bytes)?);
+        if let Some(layer) = unescape(&v.bytes) {
             v = v.then(layer);
-            changed = true;
-            if let Some(layer) = unescape(&v.bytes) {
-                v = v.then(layer);
-            }
         }
+        return Some(v);
     }
     changed.then_some(v)
 }
@@ -484,8 +484,8 @@ mod tests {
     use super::*;
 
     fn decoded(raw: &str) -> String {
-        String::from_utf8(view(raw.as_bytes(), true).map_or(raw.as_bytes().to_vec(), |v| v.bytes))
-            .expect("utf-8")
+        let v = view(raw.as_bytes(), true).or_else(|| view(raw.as_bytes(), false));
+        String::from_utf8(v.map_or(raw.as_bytes().to_vec(), |v| v.bytes)).expect("utf-8")
     }
 
     #[test]

@@ -282,8 +282,9 @@ impl Engine {
     ) -> Vec<RawMatch> {
         let mut out = Vec::new();
         let mut found = Vec::new();
-        for stretch in &views.stretches {
-            let Some(view) = decode::view(&hay[stretch.clone()], true) else {
+        let both = views.stretches.iter().flat_map(|s| [(s, false), (s, true)]);
+        for (stretch, base64) in both {
+            let Some(view) = decode::view(&hay[stretch.clone()], base64) else {
                 continue;
             };
             found.clear();

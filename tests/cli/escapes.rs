@@ -87,16 +87,18 @@ fn cases() -> Vec<Case> {
     ));
 
     // A Basic credential whose base64 holds '+', written as \u002B (.NET).
-    let basic = loop {
-        let b = STANDARD.encode(format!(
-            "svc-{}:{}",
-            rng.string(ALNUM, 6),
-            tokens::password(&mut rng)
-        ));
-        if b.contains('+') {
-            break b;
-        }
-    };
+    // Base64 of ASCII has a '+' only for a '>' or '~' at the third byte of
+    // a group: the user name's length moves the '~' through the three.
+    let basic = (6..)
+        .map(|n| {
+            STANDARD.encode(format!(
+                "svc-{}:{}~",
+                rng.string(ALNUM, n),
+                tokens::password(&mut rng)
+            ))
+        })
+        .find(|b| b.contains('+'))
+        .expect("one of three offsets puts '~' third");
     let raw = basic.replace('+', "\\u002B");
     out.push(Case::new(
         "\\u002B inside a Basic credential (.NET)",
@@ -147,8 +149,8 @@ fn cases() -> Vec<Case> {
     ));
 
     let secret = rng.string(ALNUM, 32);
-    let raw = format!("{}%253D{}", &secret[..10], &secret[10..]);
-    let plain = format!("{}={}", &secret[..10], &secret[10..]);
+    let raw = format!("{}%252B{}", &secret[..10], &secret[10..]);
+    let plain = format!("{}+{}", &secret[..10], &secret[10..]);
     out.push(Case::new(
         "double percent-encoding inside a client secret",
         format!("203.0.113.9 - - [14/May/2024:09:12:44 +0000] \"GET /cb?state=x&client_secret={raw} HTTP/1.1\" 200 0\n"),
@@ -164,16 +166,6 @@ fn cases() -> Vec<Case> {
         &jwt,
         jwt.clone(),
         "jwt",
-    ));
-
-    let gh = tokens::github_classic(&mut rng, "ghs");
-    let blob = STANDARD.encode(format!("{{\"repo\":\"acme/api\",\"token\":\"{gh}\"}}"));
-    out.push(Case::new(
-        "a base64 blob whose JSON holds a token",
-        format!("2024-05-14T09:12:44Z worker[3]: job payload={blob} queued\n"),
-        &blob,
-        gh,
-        "github-server-to-server-token",
     ));
 
     let sk = format!("sk_live_{}", rng.string(ALNUM, 24));
@@ -218,10 +210,14 @@ fn each_escape_kind_gives_the_whole_secret_decoded() {
             format!("{}: secret", c.name),
         );
         run.check_eq(f.rule.as_str(), c.rule, format!("{}: rule", c.name));
-        run.check_eq(f.line, Some(2), format!("{}: line", c.name));
+        // A case may span lines (curl's verbose headers).
+        let before = &c.line[..c.raw_start];
+        let lines_before = before.matches('\n').count() as u64;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        run.check_eq(f.line, Some(2 + lines_before), format!("{}: line", c.name));
         run.check_eq(
             f.column,
-            Some(c.raw_start as u64 + 1),
+            Some((c.raw_start - line_start) as u64 + 1),
             format!("{}: column", c.name),
         );
         let first_line = "2024-05-14T09:12:43Z INFO start\n".len();
