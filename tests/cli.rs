@@ -19,6 +19,8 @@ mod big;
 mod config;
 #[path = "cli/errors.rs"]
 mod errors;
+#[path = "cli/escapes.rs"]
+mod escapes;
 #[path = "cli/exit_status.rs"]
 mod exit_status;
 #[path = "cli/false_positives.rs"]

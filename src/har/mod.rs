@@ -222,7 +222,7 @@ pub fn redactions(
                 found.push(Redaction {
                     at,
                     rule: m.rule,
-                    secret: batch.buf[m.secret.clone()].to_vec(),
+                    secret: m.bytes(&batch.buf).to_vec(),
                 });
             }
         }

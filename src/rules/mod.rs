@@ -29,7 +29,7 @@ pub const DEFAULT_WINDOW: usize = 512;
 pub const DEFAULT_BEFORE: usize = 96;
 /// Largest window a rule may ask for; bounds the overlap streamed and
 /// chunked scans must keep.
-pub const MAX_WINDOW: usize = 32 * 1024;
+pub const MAX_WINDOW: usize = 72 * 1024;
 /// Compiled size limit for one rule's regex: rules are user input too.
 const REGEX_SIZE_LIMIT: usize = 4 * 1024 * 1024;
 

@@ -97,35 +97,38 @@ impl Redactor<'_> {
         }
     }
 
-    /// Writes the marker for `secret` and counts it. The secret's line
-    /// breaks follow the marker, so the lines after it keep their numbers.
-    /// With [`Fit::Same`] the marker takes exactly the secret's bytes.
+    /// Writes the marker for `secret` in place of `raw`, the bytes that
+    /// hold it (they differ where it was found behind escapes), and counts
+    /// it. The raw line breaks follow the marker, so the lines after it
+    /// keep their numbers. With [`Fit::Same`] the marker takes exactly the
+    /// raw bytes.
     fn replace(
         &mut self,
         rule: usize,
         secret: &[u8],
+        raw: &[u8],
         fit: Fit,
         out: &mut dyn Write,
     ) -> io::Result<()> {
         match fit {
             Fit::Free => {
                 out.write_all(self.marker(rule, secret).as_bytes())?;
-                let newlines = memchr::memchr_iter(b'\n', secret).count();
+                let newlines = memchr::memchr_iter(b'\n', raw).count();
                 out.write_all(&b"\n".repeat(newlines))?;
             }
-            Fit::Same => out.write_all(&self.fitted(rule, secret))?,
+            Fit::Same => out.write_all(&self.fitted(rule, secret, raw))?,
         }
         self.count(rule);
         Ok(())
     }
 
-    /// The marker for `secret` in exactly `secret.len()` bytes: the secret's
-    /// line breaks stay where they are, the other bytes take the marker
-    /// padded with `*`. A secret too short for the marker gets the first
-    /// of `[REDACTED:<tag>]`, `[REDACTED]` that fits, padded; one shorter
-    /// still is all `*`.
-    pub fn fitted(&self, rule: usize, secret: &[u8]) -> Vec<u8> {
-        let room = secret.iter().filter(|&&b| b != b'\n').count();
+    /// The marker for `secret` in exactly `raw.len()` bytes, `raw` being
+    /// the bytes that hold it: their line breaks stay where they are, the
+    /// other bytes take the marker padded with `*`. Too little room for the
+    /// marker gets the first of `[REDACTED:<tag>]`, `[REDACTED]` that fits,
+    /// padded; less still is all `*`.
+    pub fn fitted(&self, rule: usize, secret: &[u8], raw: &[u8]) -> Vec<u8> {
+        let room = raw.iter().filter(|&&b| b != b'\n').count();
         let text = match &self.marker {
             // A fixed marker is cut to fit, at a character boundary.
             Marker::Fixed(m) => {
@@ -148,8 +151,7 @@ impl Redactor<'_> {
             .into_bytes(),
         };
         let mut text = text.into_iter();
-        secret
-            .iter()
+        raw.iter()
             .map(|&b| match b {
                 b'\n' => b'\n',
                 _ => text.next().unwrap_or(b'*'),
@@ -483,21 +485,22 @@ fn in_place_text(r: &mut Redactor, file: &File, len: u64) -> anyhow::Result<()> 
             if !fill.owned.contains(&m.secret.start) || at < done || !r.wants(m) {
                 continue;
             }
-            let secret = &fill.buf[m.secret.clone()];
-            let mut now = vec![0u8; secret.len()];
+            let raw = &fill.buf[m.secret.clone()];
+            let mut now = vec![0u8; raw.len()];
             match file.read_exact_at(&mut now, at) {
-                Ok(()) if now == secret => {}
+                Ok(()) if now == raw => {}
                 Ok(()) | Err(_) => {
                     moved += 1;
                     continue;
                 }
             }
-            if let Err(e) = file.write_all_at(&r.fitted(m.rule, secret), at) {
+            let marker = r.fitted(m.rule, m.bytes(fill.buf), raw);
+            if let Err(e) = file.write_all_at(&marker, at) {
                 failed = Some(e);
                 return;
             }
             r.count(m.rule);
-            done = at + secret.len() as u64;
+            done = at + raw.len() as u64;
         }
     });
     if let Some(e) = failed {

@@ -33,7 +33,8 @@ pub fn stream(
                 }
                 let from = usize::try_from(written.saturating_sub(fill.base)).unwrap_or(usize::MAX);
                 out.write_all(&fill.buf[from..m.secret.start])?;
-                r.replace(m.rule, &fill.buf[m.secret.clone()], fit, out)?;
+                let raw = &fill.buf[m.secret.clone()];
+                r.replace(m.rule, m.bytes(fill.buf), raw, fit, out)?;
                 written = at(m.secret.end);
             }
             let from = usize::try_from(written.saturating_sub(fill.base)).unwrap_or(usize::MAX);

@@ -124,7 +124,7 @@ pub fn build(
     origin: &Origin,
 ) -> Finding {
     let rule = &engine.rules()[m.rule];
-    let secret = &hay[m.secret.clone()];
+    let secret = m.bytes(hay);
     // Raw means raw: JSON escapes what it must, and the human reporter
     // escapes for the terminal. A PEM block keeps its real newlines.
     let shown = if origin.show_secrets {
@@ -212,7 +212,7 @@ pub fn masked(
             continue;
         }
         out.push_str(&redact::escape(&hay[at..m.secret.start]));
-        let s = &hay[m.secret.clone()];
+        let s = m.bytes(hay);
         if show {
             out.push_str(&redact::escape(s));
         } else {
