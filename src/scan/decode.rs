@@ -184,11 +184,32 @@ impl Decoded {
 fn escape_at(s: &[u8], i: usize) -> Option<(Decoded, usize)> {
     match s[i] {
         b'\\' => backslash(s, i),
-        b'%' => hex_byte(s.get(i + 1..i + 3)?).map(|b| (Decoded::byte(b), 3)),
+        b'%' if url_encoded(s, i) => hex_byte(s.get(i + 1..i + 3)?).map(|b| (Decoded::byte(b), 3)),
         b'&' => entity(s, i),
         0x1b => Some((Decoded::none(), ansi_len(s, i))),
         _ => None,
     }
+}
+
+/// Whether the `%` at `i` is in URL-encoded text: the run of text around
+/// it (up to a space or quote) holds a query's `?` or `&` before it, or
+/// starts as `name=` after a space. A `%` in a JSON value or a logged hash is the
+/// character itself (passwords hold `%2A`).
+fn url_encoded(s: &[u8], i: usize) -> bool {
+    let from = i.saturating_sub(2048);
+    let delimiter = s[from..i].iter().rposition(|b| b" \t\r\n\"'<>".contains(b));
+    let start = delimiter.map_or(from, |p| from + p + 1);
+    let run = &s[start..i];
+    if run.iter().any(|b| matches!(b, b'?' | b'&')) {
+        return true;
+    }
+    // `name=` after a quote is likely a quoted value holding `=` itself.
+    let quoted = delimiter.is_some_and(|p| matches!(s[from + p], b'"' | b'\''));
+    let name = run
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || b"_.-[]%".contains(b))
+        .count();
+    !quoted && name > 0 && run.get(name) == Some(&b'=')
 }
 
 /// JSON, C and shell escapes: `\n \r \t \" \' \\ \/ \e \033 \xHH \uHHHH`
@@ -511,7 +532,29 @@ mod tests {
             assert_eq!(decoded(raw), raw);
         }
         assert!(!has_escape(b"100% sure & fine"));
-        assert!(has_escape(b"a%2Fb"));
+        assert!(has_escape(b"GET /a?b=c%2Fd"));
+    }
+
+    /// `%HH` is an escape in URL-encoded text only: a query, a form body,
+    /// a `name=value`. In a JSON or Ruby string it is the password's own.
+    #[test]
+    fn percent_is_decoded_in_urls_only() {
+        assert_eq!(
+            decoded("GET /login?u=a&password=x%21y"),
+            "GET /login?u=a&password=x!y"
+        );
+        assert_eq!(
+            decoded("body=user[password]=x%21y"),
+            "body=user[password]=x!y"
+        );
+        assert_eq!(decoded("password=x%21y"), "password=x!y");
+        for raw in [
+            r#""password"=>"Ab%21xyz""#,
+            r#"{"password":"Ab%2Axyz"}"#,
+            "disk 93%21 full",
+        ] {
+            assert_eq!(decoded(raw), raw);
+        }
     }
 
     #[test]

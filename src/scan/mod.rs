@@ -222,7 +222,7 @@ impl Engine {
         self.scan_raw(hay, &own, out, Some(&mut views));
         if !views.is_empty() {
             let found = self.scan_views(hay, &own, &views, &out[first..]);
-            merge_decoded(out, first, found);
+            merge_decoded(hay, out, first, found, |r| self.rules[r].spec.kind);
         }
         out[first..].sort_by_key(|m| (m.secret.start, m.secret.end, m.rule));
         dedup_overlaps(&self.rules, out, first, 2 * self.reach);
@@ -394,7 +394,7 @@ impl Engine {
                     .clamp(found.start() + 1, found.end().max(found.start() + 1));
                 let (ss, se) = (secret.start, secret.end);
                 let allowed = || self.allow.iter().any(|a| a.is_match(&hay[ss..se]));
-                if own.contains(&ss) && ss < se && !allowed() {
+                if own.contains(&ss) && ss < se && !allowed() && !in_marker(hay, ss) {
                     if let Some(outcome) =
                         validate::validate(&rule.checks, &hay[ss..se], &hay[whole.range()])
                     {
@@ -511,16 +511,58 @@ fn located(
     })
 }
 
+/// Whether the secret at `start` is the tag of a marker that `redact`
+/// wrote (`[REDACTED:<rule>:<tag>]`): `password-assignment:1a2b…` reads
+/// as a name and its value, and a redacted copy must scan clean.
+fn in_marker(hay: &[u8], start: usize) -> bool {
+    let before = &hay[start.saturating_sub(80)..start];
+    let Some(rest) = before.strip_suffix(b":") else {
+        return false;
+    };
+    let id = rest
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || **b == b'-')
+        .count();
+    id > 0 && rest[..rest.len() - id].ends_with(b"[REDACTED:")
+}
+
 /// Adds matches found in decoded views to `out[first..]`. A decoded match
-/// replaces a raw match of its rule that it overlaps (the raw one was cut
-/// at an escape, or holds the escapes); one identical to a raw match adds
-/// nothing.
-fn merge_decoded(out: &mut Vec<RawMatch>, first: usize, found: Vec<RawMatch>) {
+/// replaces a raw match of its rule that it overlaps and covers (the raw
+/// one was cut at an escape, or holds the escapes). It adds nothing when
+/// a raw match of its rule reaches past it, when it is
+/// identical to a raw match, or when a raw match of another rule already
+/// holds its whole raw span, escapes included, and is of the same kind: a
+/// rule written for the escaped form (a PEM block with `\n` escapes)
+/// found it whole.
+fn merge_decoded(
+    hay: &[u8],
+    out: &mut Vec<RawMatch>,
+    first: usize,
+    found: Vec<RawMatch>,
+    kind: impl Fn(usize) -> crate::finding::Kind,
+) {
     for d in found {
-        let same = out[first..]
-            .iter()
-            .any(|m| m.rule == d.rule && m.secret == d.secret && m.decoded == d.decoded);
-        if same {
+        let known = out[first..].iter().any(|m| {
+            (m.rule == d.rule && m.secret == d.secret && m.decoded == d.decoded)
+                || (m.rule != d.rule
+                    && kind(m.rule) == kind(d.rule)
+                    && m.decoded.is_none()
+                    && m.secret.start <= d.secret.start
+                    && d.secret.end <= m.secret.end
+                    && decode::has_escape(&hay[m.secret.clone()]))
+        });
+        // A raw match of the rule that reaches past the decoded one holds
+        // more of the secret: decoding cut it (a `%26` became the `&` that
+        // ends a query value).
+        let longer = out[first..].iter().any(|m| {
+            m.rule == d.rule
+                && m.decoded.is_none()
+                && m.secret.start < d.secret.end
+                && d.secret.start < m.secret.end
+                && (m.secret.start < d.secret.start || d.secret.end < m.secret.end)
+        });
+        if known || longer {
             continue;
         }
         let mut i = first;

@@ -41,13 +41,22 @@ impl Log {
     /// A line made of `parts`, each text holding its secret (in order).
     #[track_caller]
     fn found_many(&mut self, rule: Option<&'static str>, parts: &[(&str, &str)]) {
-        for (text, secret) in parts {
-            let at = self.lay.push_secret(text, secret);
+        let parts: Vec<_> = parts.iter().map(|&(t, s)| (t, s, s)).collect();
+        self.found_encoded(rule, &parts);
+    }
+
+    /// A line made of `parts`, each text holding its secret encoded (in
+    /// order): `(text, encoded, plain)`. The finding is where the encoded
+    /// bytes are, and its fingerprint is the plain secret's.
+    #[track_caller]
+    fn found_encoded(&mut self, rule: Option<&'static str>, parts: &[(&str, &str, &str)]) {
+        for (text, encoded, plain) in parts {
+            let at = self.lay.push_secret(text, encoded);
             let spot = (
                 Some(at.line),
                 Some(at.column),
                 Some(at.offset),
-                sha256_hex(secret),
+                sha256_hex(plain),
             );
             self.want.push((spot, rule));
         }
@@ -297,26 +306,36 @@ fn issue14_header_and_parameter_spellings() {
     let (cur_e, new_e) = (pct(&cur), pct(&new));
     let confirm = tokens::password(&mut rng);
     let confirm_e = pct(&confirm);
-    log.found_many(
+    // Percent-encoded: found where the encoded bytes are, fingerprinted
+    // as the password itself.
+    log.found_encoded(
         Some("http-password-param"),
         &[
             (
                 &format!("203.0.113.146 - - [14/May/2024:09:12:44 +0000] \"PUT /users?utf8=%E2%9C%93&user%5Bcurrent_password%5D={cur_e}"),
                 &cur_e,
+                &cur,
             ),
-            (&format!("&user%5Bpassword%5D={new_e}"), &new_e),
+            (&format!("&user%5Bpassword%5D={new_e}"), &new_e, &new),
             (
                 &format!("&user%5Bpassword_confirmation%5D={confirm_e} HTTP/1.1\" 302 0 \"-\" \"Mozilla/5.0\""),
                 &confirm_e,
+                &confirm,
             ),
         ],
     );
     let raw = tokens::password(&mut rng);
     let raw_e = pct(&raw);
-    log.found(
+    // Decoded, a `#` would end the value: then the encoded value is the
+    // whole secret found.
+    let plain = if raw.contains('#') { &raw_e } else { &raw };
+    log.found_encoded(
         Some("http-password-param"),
-        &format!("2024-05-14 09:12:44 DEBUG form: POST /session body=user[email]=jdoe%40acme.io&user[password]={raw_e}&commit=Log+in"),
-        &raw_e,
+        &[(
+            &format!("2024-05-14 09:12:44 DEBUG form: POST /session body=user[email]=jdoe%40acme.io&user[password]={raw_e}&commit=Log+in"),
+            &raw_e,
+            plain,
+        )],
     );
     log.quiet("body=user%5Bpassword_digest%5D=%242a%2412%24K8wQm2Zr4Lx7Vb9Nc3Tq5u&user%5Bemail%5D=a%40b.io");
     let pass = rng.string(ALNUM, 12);
