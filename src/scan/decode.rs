@@ -382,14 +382,15 @@ fn decode_base64_runs(s: &[u8]) -> Option<Layer> {
 }
 
 /// Whether `s` starts with a base64 run (of at least [`MIN_BASE64`]
-/// characters) that decodes to text.
-pub fn starts_base64_text(s: &[u8]) -> bool {
+/// characters) that decodes to text, and how long the run looked at is.
+pub fn starts_base64_text(s: &[u8]) -> (bool, usize) {
     let len = s
         .iter()
         .take(MAX_BASE64 + 1)
         .take_while(|&&b| is_base64(b))
         .count();
-    (MIN_BASE64..=MAX_BASE64).contains(&len) && base64_text(&s[..len]).is_some()
+    let text = (MIN_BASE64..=MAX_BASE64).contains(&len) && base64_text(&s[..len]).is_some();
+    (text, len)
 }
 
 /// `run` decoded, when it decodes to printable UTF-8 text.

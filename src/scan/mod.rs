@@ -428,9 +428,13 @@ struct Views {
     stretches: Vec<Range<usize>>,
     /// `(line start, "-----BEGIN" position)`.
     pems: Vec<(usize, usize)>,
-    /// The last stretch looked at (whether it was kept or not): hits on
-    /// one line look at it once.
+    /// The last stretch looked at for escapes (whether it was kept or
+    /// not): hits on one line, or packed into a line longer than their
+    /// reach, look at each byte once.
     checked: Range<usize>,
+    /// Where the last base64 run looked at after a hit ended: a hit inside
+    /// it (a run of `ghp_ghp_…`) does not measure the same run again.
+    base64_to: usize,
 }
 
 impl Views {
@@ -453,13 +457,31 @@ impl Views {
         if rules.iter().any(|&r| engine.rules[r].spec.multiline) {
             self.note_pem(hay, edges.line_start, start);
         }
-        let seen = self.checked.start <= line.start && line.end <= self.checked.end;
-        if seen {
+        let kept = self
+            .stretches
+            .last()
+            .is_some_and(|l| l.start <= line.start && line.end <= l.end);
+        if kept {
             return;
         }
-        self.checked = line.clone();
-        let text = &hay[line.clone()];
-        if !decode::has_escape(text) && !base64_follows(&hay[end..line.end]) {
+        // Only text past what was checked is new; an escape is at most 12
+        // bytes (`\ud83d\ude00`), so the check starts that far back.
+        let joined = self.checked.start <= line.start && line.start <= self.checked.end;
+        let fresh = match joined {
+            true => self.checked.end.saturating_sub(12).max(line.start)..line.end,
+            false => line.clone(),
+        };
+        self.checked = match joined {
+            true => self.checked.start..self.checked.end.max(line.end),
+            false => line.clone(),
+        };
+        let escape = fresh.start < fresh.end && decode::has_escape(&hay[fresh]);
+        let base64 = !escape && end >= self.base64_to && {
+            let (follows, to) = base64_follows(&hay[end..line.end]);
+            self.base64_to = end + to;
+            follows
+        };
+        if !escape && !base64 {
             return;
         }
         match self.stretches.last_mut() {
@@ -468,8 +490,17 @@ impl Views {
         }
     }
 
+    /// A BEGIN line's prefix is a log header (syslog, docker JSON): one
+    /// further in is no such header, and a line packed with BEGINs would
+    /// otherwise note (and reassemble) each of them.
     fn note_pem(&mut self, hay: &[u8], line_start: usize, hit: usize) {
-        let Some(at) = memchr::memmem::rfind(&hay[line_start..hit], b"-----BEGIN") else {
+        const MAX_PREFIX: usize = 512;
+        // The edges of a line longer than the reach are no line start.
+        if line_start > 0 && hay[line_start - 1] != b'\n' {
+            return;
+        }
+        let head = &hay[line_start..hit.min(line_start + MAX_PREFIX + b"-----BEGIN".len())];
+        let Some(at) = memchr::memmem::rfind(head, b"-----BEGIN") else {
             return;
         };
         let begin = line_start + at;
@@ -480,14 +511,16 @@ impl Views {
 }
 
 /// Whether a base64 run that decodes to text (a Basic credential, a JSON
-/// blob) follows a keyword hit, after at most a few bytes of `: = "'`.
-fn base64_follows(after: &[u8]) -> bool {
+/// blob) follows a keyword hit, after at most a few bytes of `: = "'`; and
+/// how far into `after` that look reached.
+fn base64_follows(after: &[u8]) -> (bool, usize) {
     let skip = after
         .iter()
         .take(4)
         .take_while(|b| b" \t:=\"'".contains(b))
         .count();
-    decode::starts_base64_text(&after[skip..])
+    let (follows, len) = decode::starts_base64_text(&after[skip..]);
+    (follows, skip + len)
 }
 
 /// Match `m` of a decoded view, located at raw span `span` of `hay`; none
