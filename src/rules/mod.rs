@@ -101,8 +101,9 @@ pub struct Rule {
     pub checks: Checks,
     pub window: usize,
     pub before: usize,
-    /// A context rule (it judges values by shape, `not-identifier`): loses
-    /// ties to a rule that knows the token's format.
+    /// A context rule (it judges values by shape: `not-identifier`,
+    /// `session-cookie-name`): loses ties to a rule that knows the token's
+    /// format.
     pub generic: bool,
 }
 
@@ -293,7 +294,8 @@ pub fn compile(source: &str, spec: RuleSpec) -> Result<Rule, RuleError> {
         confidence: spec.confidence,
     };
     Ok(Rule {
-        generic: checks.validators.contains(&Validator::NotIdentifier),
+        generic: checks.validators.contains(&Validator::NotIdentifier)
+            || checks.validators.contains(&Validator::SessionCookieName),
         source: source.to_string(),
         regex,
         checks,
