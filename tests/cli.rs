@@ -41,6 +41,8 @@ mod redaction;
 mod rules;
 #[path = "cli/scan.rs"]
 mod scan;
+#[path = "cli/signed.rs"]
+mod signed;
 #[path = "cli/state.rs"]
 mod state;
 #[path = "cli/stdin.rs"]

@@ -101,9 +101,8 @@ pub struct Rule {
     pub checks: Checks,
     pub window: usize,
     pub before: usize,
-    /// A context rule (it judges values by shape: `not-identifier`,
-    /// `session-cookie-name`): loses ties to a rule that knows the token's
-    /// format.
+    /// A context rule (it judges values by shape, `not-identifier`): loses
+    /// ties to a rule that knows the token's format.
     pub generic: bool,
 }
 
@@ -294,8 +293,7 @@ pub fn compile(source: &str, spec: RuleSpec) -> Result<Rule, RuleError> {
         confidence: spec.confidence,
     };
     Ok(Rule {
-        generic: checks.validators.contains(&Validator::NotIdentifier)
-            || checks.validators.contains(&Validator::SessionCookieName),
+        generic: checks.validators.contains(&Validator::NotIdentifier),
         source: source.to_string(),
         regex,
         checks,

@@ -74,6 +74,18 @@ const QUIET_NAMES: &[&str] = &[
     "timezone",
 ];
 
+/// Session cookies that rules of their own judge, with checks made for
+/// their id format (`session-id-cookie`, `java-session-id`,
+/// `django-session-id`): left to them, so one cookie gets one verdict.
+const OWNED_NAMES: &[&str] = &[
+    "session",
+    "sessionid",
+    "SESSIONID",
+    "PHPSESSID",
+    "ASP.NET_SessionId",
+    "JSESSIONID",
+];
+
 /// Name fragments of CSRF tokens (case-insensitive).
 const CSRF_PARTS: &[&str] = &["csrf", "xsrf"];
 
@@ -88,7 +100,9 @@ const MAX_VALUE: usize = 4096;
 /// looks random.
 pub fn session_cookie(secret: &[u8], whole: &[u8]) -> Option<Pass> {
     let name = cookie_name(whole)?;
-    (is_session_name(name) && !is_quiet_name(name) && looks_random(secret)).then(Pass::default)
+    let owned = OWNED_NAMES.iter().any(|n| name == n.as_bytes());
+    let ok = is_session_name(name) && !is_quiet_name(name) && !owned && looks_random(secret);
+    ok.then(Pass::default)
 }
 
 /// The cookie name in `whole`: the text before its first `=`, without the
@@ -320,6 +334,10 @@ mod tests {
         assert!(!pair("_ga", &v));
         assert!(!pair("OptanonConsent", &v));
         assert!(!pair("sid", "1"));
+        // Names with rules of their own.
+        assert!(pair("PHPSESSIDX", &v));
+        assert!(!pair("PHPSESSID", &v));
+        assert!(!pair("JSESSIONID", &v));
         assert!(cookie_name(b"Cookie: x").is_none());
         assert_eq!(cookie_name(b"; \"SID=abc"), Some(&b"SID"[..]));
     }
