@@ -418,3 +418,79 @@ fn issue_14_item_6_har_cookie_arrays_by_name() {
     want.sort();
     run.check_eq(found, want, "HAR cookie findings");
 }
+
+#[test]
+fn issue_14_item_3_har_url_header_and_set_cookie() {
+    let mut rng = Rng::new(1431);
+    let reset = itsdangerous(&mut rng, r#"{"user_id":77,"purpose":"reset"}"#, false);
+    let dumps = django(&mut rng, r#"{"uid":7433,"next":"/welcome"}"#, false);
+    let remember = itsdangerous(&mut rng, r#"{"_fresh":false,"_user_id":"77"}"#, true);
+    let cursor = b64u(br#"{"user":77,"ts":1715677964}"#);
+    let har = json!({"log": {"version": "1.2", "creator": {"name": "Chrome", "version": "125.0"},
+    "entries": [{
+        "startedDateTime": "2024-05-14T09:12:44.123Z",
+        "time": 41.0,
+        "request": {
+            "method": "GET",
+            "url": format!("https://app.acme.io/reset-password/{reset}"),
+            "httpVersion": "HTTP/2",
+            "headers": [
+                {"name": "Referer", "value": format!("https://app.acme.io/accounts/activate/{dumps}/")},
+                {"name": "X-Page-Cursor", "value": cursor},
+            ],
+            "cookies": [], "queryString": [], "headersSize": -1, "bodySize": 0
+        },
+        "response": {
+            "status": 302, "statusText": "Found", "httpVersion": "HTTP/2",
+            "headers": [
+                {"name": "Set-Cookie", "value": format!("remember_me={remember}; Path=/; HttpOnly; Secure")},
+                {"name": "Location", "value": "/login?v=2.14.3"},
+            ],
+            "cookies": [],
+            "content": {"size": 0, "mimeType": "text/html"},
+            "redirectURL": "/login?v=2.14.3", "headersSize": -1, "bodySize": 0
+        },
+        "cache": {}, "timings": {"send": 0, "wait": 40, "receive": 1}
+    }]}});
+    let env = Env::new();
+    env.write("reset.har", serde_json::to_vec_pretty(&har).expect("json"));
+    let run = env.run(&["scan", "--format", "jsonl", "reset.har"]);
+    run.expect_code(1);
+    let mut found: Vec<(String, String, String, String, Option<String>)> = run
+        .findings()
+        .into_iter()
+        .map(|f| {
+            let field = f.har.map(|h| h.field).unwrap_or_default();
+            (f.rule, f.kind, field, f.fingerprint, f.expires)
+        })
+        .collect();
+    found.sort();
+    let row = |rule: &str, kind: &str, field: &str, secret: &str, exp: Option<&str>| {
+        (
+            rule.to_string(),
+            kind.to_string(),
+            field.to_string(),
+            sha256_hex(secret),
+            exp.map(str::to_string),
+        )
+    };
+    let mut want = vec![
+        row("signed-token", "bearer-token", "request.url", &reset, None),
+        row(
+            "signed-token",
+            "bearer-token",
+            "request.headers.Referer",
+            &dumps,
+            None,
+        ),
+        row(
+            "signed-cookie",
+            "session-cookie",
+            "response.headers.Set-Cookie",
+            &remember,
+            Some(FLASK_EXPIRES),
+        ),
+    ];
+    want.sort();
+    run.check_eq(found, want, "HAR signed-token findings");
+}
