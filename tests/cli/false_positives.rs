@@ -162,7 +162,8 @@ fn planted_secrets_are_found_where_the_manifest_says() {
 /// cookies without a random value, plus base64url JSON cursors starting
 /// with the signed-token anchors (`eyJ1`, `eyJz`, `eyJw` …), dotted
 /// version and file names, colon-separated times and `--` separated
-/// digests, none of which is a credential.
+/// digests, reset and confirmation pages without a token, none of which
+/// is a credential.
 fn cookie_and_signed_look_alikes(n: usize, seed: u64) -> String {
     let mut rng = Rng::new(seed);
     let mut out = String::new();
@@ -233,7 +234,7 @@ fn cookie_and_signed_look_alikes(n: usize, seed: u64) -> String {
         ];
         let key = keys[rng.below(keys.len())];
         let cursor = b64(format!(r#"{{"{key}":{},"ts":{ts}}}"#, rng.below(99_999)).as_bytes());
-        let line = match rng.below(8) {
+        let line = match rng.below(9) {
             0 | 1 => format!(
                 "{ip} - - [14/May/2024:09:12:44 +0000] \"GET /products/{} HTTP/1.1\" 200 {} \"-\" \"Mozilla/5.0\" cookie=\"{jar}\"\n",
                 rng.below(999_999),
@@ -260,6 +261,17 @@ fn cookie_and_signed_look_alikes(n: usize, seed: u64) -> String {
                 rng.string(HEX, 64),
                 rng.string(HEX, 8),
                 rng.string(HEX, 40)
+            ),
+            7 => format!(
+                "{ip} - - [14/May/2024:09:12:44 +0000] \"GET /{} HTTP/1.1\" 200 {} \"-\" \"Mozilla/5.0\" upstream: connection reset by peer\n",
+                [
+                    "reset-password/done".to_string(),
+                    format!("confirm/step.{}.of.3", 1 + rng.below(3)),
+                    format!("password/reset?email=user{}%40example.org", rng.below(999)),
+                    format!("confirm-email/sent?next=%2Faccount%2F{}", rng.below(999)),
+                    format!("reset/{cursor}.json"),
+                ][rng.below(5)],
+                rng.below(9_000)
             ),
             _ => format!("> Cookie: {jar}\n"),
         };

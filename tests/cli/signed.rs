@@ -144,6 +144,8 @@ fn issue_14_item_3_signed_tokens_are_found_by_structure_anywhere() {
         br#"{"_rails":{"message":"BAhpBg==","exp":null,"pur":"blob_id"}}"#,
         40,
     );
+    let email_link = itsdangerous(&mut rng, r#""jrivera@acme.io""#, false);
+    let id_link = itsdangerous(&mut rng, r#"{"id":48213}"#, false);
     let flask_cookie = itsdangerous(&mut rng, r#"{"remember":true,"uid":"86153"}"#, false);
     let django_cookie = format!("alice:{}:{}", b62(SIGNED), sig(&mut rng, 32));
 
@@ -214,6 +216,12 @@ fn issue_14_item_3_signed_tokens_are_found_by_structure_anywhere() {
         Some((&verifier, "signed-token", tok, "high", None)));
     line(&mut lay, format!("198.51.100.24 - - [14/May/2024:09:12:50 +0000] \"GET /rails/active_storage/blobs/redirect/{blob}/avatar.png HTTP/1.1\" 302 0\n"),
         Some((&blob, "signed-token", tok, "low", None)));
+    // Payloads without an anchor of their own, in reset / confirm links.
+    line(&mut lay, format!("203.0.113.60 - - [14/May/2024:09:12:50 +0000] \"GET /confirm/{email_link} HTTP/1.1\" 302 0 \"-\" \"Mozilla/5.0\"\n"),
+        Some((&email_link, "signed-link-token", tok, "high", None)));
+    line(&mut lay, format!("{{\"ts\":\"2024-05-14T09:12:50.5Z\",\"msg\":\"reset mail queued\",\"url\":\"https://app.acme.io/reset-password/{id_link}\"}}\n"),
+        Some((&id_link, "signed-link-token", tok, "high", None)));
+    line(&mut lay, "2024-05-14T09:12:50Z WARN upstream: connection reset by peer while reading /static/app.2024.05.14.min.js\n".to_string(), None);
     line(
         &mut lay,
         format!(
