@@ -86,8 +86,14 @@ const OWNED_NAMES: &[&str] = &[
     "JSESSIONID",
 ];
 
-/// Name fragments of CSRF tokens (case-insensitive).
-const CSRF_PARTS: &[&str] = &["csrf", "xsrf"];
+/// Name fragments (case-insensitive) of cookies that hold a one-time
+/// check or a preference, not a login, even under a session-like name:
+/// CSRF tokens, OAuth `state` / `nonce` values, redirect targets, consent
+/// and preference flags (`oauth_state`, `next-auth.callback-url`,
+/// `auth_redirect`, `session_prefs`).
+const QUIET_PARTS: &[&str] = &[
+    "csrf", "xsrf", "nonce", "state", "redirect", "callback", "consent", "pref",
+];
 
 /// Shortest value taken for a random session id: 16 characters (Google's
 /// HSID and SSID are 17; PHP's shortest ids are 22).
@@ -150,10 +156,10 @@ pub fn is_session_name(name: &[u8]) -> bool {
     })
 }
 
-/// In the quiet class: tracking, consent, preference or CSRF.
+/// In the quiet class: tracking, consent, preference, CSRF or OAuth state.
 pub fn is_quiet_name(name: &[u8]) -> bool {
     QUIET_NAMES.iter().any(|p| name_matches(name, p))
-        || CSRF_PARTS.iter().any(|part| has_part(name, part))
+        || QUIET_PARTS.iter().any(|part| has_part(name, part))
 }
 
 /// Exact match, or prefix match for an entry ending in `*`.
@@ -293,6 +299,11 @@ mod tests {
             "XSRF-TOKEN",
             "__Host-csrf-token",
             "ai_authUser",
+            "oauth_state",
+            "next-auth.callback-url",
+            "__Secure-next-auth.nonce",
+            "auth_redirect",
+            "session_prefs",
         ] {
             assert!(is_quiet_name(name.as_bytes()), "{name}");
         }
