@@ -17,7 +17,6 @@ const SESSION_PARTS: &[&str] = &["sess", "auth", "token", "sid"];
 const SESSION_NAMES: &[&str] = &[
     ".AspNetCore.Cookies",
     ".AspNetCore.Identity.Application",
-    ".ASPXFORMSAUTH",
     "wordpress_logged_in_*",
     "wordpress_sec_*",
     "li_at",
