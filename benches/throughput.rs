@@ -16,6 +16,8 @@
 //! - `LEAKSWEEP_BENCH_GENERATE_ONLY=1` make (or reuse) the corpus, print its summary, stop
 //! - `LEAKSWEEP_BENCH_TIMEOUT` per-run limit in seconds (default 600); a run
 //!   past it is killed and that command is not repeated
+//! - `LEAKSWEEP_BENCH_BASELINE` path of another leaksweep binary (a build of
+//!   main) run beside this one on the same corpus, for side-by-side figures
 //! - `KINGFISHER_BIN` path of the kingfisher binary (default: found on PATH)
 //!
 //! Exit status: 0 when every leaksweep configuration reports exactly the
@@ -624,32 +626,22 @@ fn build_tools(cfg: &Config, logs: &Path, out: &Path, files: &[PathBuf]) -> io::
         });
     }
     if want("leaksweep") {
-        let bin = PathBuf::from(env!("CARGO_BIN_EXE_leaksweep"));
-        if let Ok(v) = Command::new(&bin).arg("--version").output() {
-            if v.status.success() {
-                println!(
-                    "leaksweep: {} ({})",
-                    String::from_utf8_lossy(&v.stdout).trim(),
-                    bin.display()
-                );
-            }
+        // This build, and optionally another (a build of main) side by side.
+        let mut builds = vec![("leaksweep", PathBuf::from(env!("CARGO_BIN_EXE_leaksweep")))];
+        if let Some(base) = std::env::var_os("LEAKSWEEP_BENCH_BASELINE") {
+            builds.push(("baseline", PathBuf::from(base)));
         }
-        for threads in [2, 1] {
-            tools.push(Tool {
-                kind: ToolKind::Leaksweep,
-                label: format!("leaksweep --threads {threads}"),
-                program: bin.clone(),
-                args: vec![
-                    "scan".into(),
-                    "--format".into(),
-                    "jsonl".into(),
-                    "--threads".into(),
-                    threads.to_string().into(),
-                    logs.as_os_str().to_owned(),
-                ],
-                stdout: out.join(format!("leaksweep-t{threads}.jsonl")),
-                stderr: out.join(format!("leaksweep-t{threads}.stderr")),
-            });
+        for (name, bin) in builds {
+            if let Ok(v) = Command::new(&bin).arg("--version").output() {
+                if v.status.success() {
+                    println!(
+                        "{name}: {} ({})",
+                        String::from_utf8_lossy(&v.stdout).trim(),
+                        bin.display()
+                    );
+                }
+            }
+            leaksweep_tools(&mut tools, name, &bin, logs, out);
         }
     }
     if want("rg") {
@@ -752,6 +744,27 @@ fn build_tools(cfg: &Config, logs: &Path, out: &Path, files: &[PathBuf]) -> io::
 
 /// Runs `tool` once as a child process and measures wall time, CPU time and
 /// peak RSS (`ru_maxrss` from `wait4`, which covers waited-for descendants).
+/// `leaksweep scan` of the corpus with 2 and 1 threads, by the binary `bin`.
+fn leaksweep_tools(tools: &mut Vec<Tool>, name: &str, bin: &Path, logs: &Path, out: &Path) {
+    for threads in [2, 1] {
+        tools.push(Tool {
+            kind: ToolKind::Leaksweep,
+            label: format!("{name} --threads {threads}"),
+            program: bin.to_path_buf(),
+            args: vec![
+                "scan".into(),
+                "--format".into(),
+                "jsonl".into(),
+                "--threads".into(),
+                threads.to_string().into(),
+                logs.as_os_str().to_owned(),
+            ],
+            stdout: out.join(format!("{name}-t{threads}.jsonl")),
+            stderr: out.join(format!("{name}-t{threads}.stderr")),
+        });
+    }
+}
+
 fn measure(tool: &Tool, limit: Duration) -> io::Result<Measure> {
     let stdout = File::create(&tool.stdout)?;
     let stderr = File::create(&tool.stderr)?;

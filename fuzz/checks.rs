@@ -88,6 +88,7 @@ pub fn decode(data: &[u8]) {
             max_depth: 4,
             max_decoded: 64 << 20,
             max_ratio: 1000,
+            binary_as_text: false,
         };
         unpack::stream(io::Cursor::new(data.to_vec()), c, limits, &mut Drain);
     }
@@ -129,7 +130,14 @@ pub fn validators(data: &[u8]) {
 /// The redactor: any input is copied or refused; a plain text copy keeps
 /// its line count.
 pub fn redact(data: &[u8]) {
-    let mut r = Redactor::new(engine(), Confidence::Low, None);
+    let limits = leaksweep::source::decode::Limits {
+        max_depth: 4,
+        max_decoded: 64 << 20,
+        max_ratio: 1000,
+        binary_as_text: false,
+    };
+    let marker = leaksweep::sanitize::Marker::Keyed([7; 32]);
+    let mut r = Redactor::new(engine(), Confidence::Low, marker, limits);
     let mut out = Vec::new();
     let copied = copy(&mut r, &mut &data[..], &mut out, 0);
     if copied.is_ok() && sniff(data) == Sniff::Text && !har::sniff(data) {

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File, Metadata};
 use std::io::{self, IsTerminal, Read, Seek, Write};
 use std::ops::Range;
-use std::os::unix::fs::FileTypeExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
@@ -34,7 +34,7 @@ use crate::scan::chunk::{scan_reader, scan_slice, scan_slice_releasing, StreamEr
 use crate::scan::locate::{count_newlines, Origin};
 use crate::scan::Engine;
 use crate::source::decode::Limits;
-use crate::source::detect::{sniff, sniff_stream, Sniff, HEAD};
+use crate::source::detect::{self, sniff_stream, Sniff, HEAD};
 use crate::source::mmap::Guarded;
 use crate::source::unpack::{self, Visit};
 use crate::state::{self, Ledger, Plan};
@@ -106,7 +106,7 @@ pub fn baseline(args: BaselineArgs) -> anyhow::Result<Outcome> {
 
 fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome> {
     let start = Instant::now();
-    let config = Config::find(args.config.as_deref())?;
+    let config = Config::find(args.config.as_deref(), args.no_config)?;
     let engine = engine(&args.rules, config.as_ref())?;
     threads(args.threads)?;
     let stdout_tty = io::stdout().is_terminal();
@@ -133,6 +133,7 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
             max_depth: usize::from(args.max_depth),
             max_decoded: args.max_decoded,
             max_ratio: args.max_ratio,
+            binary_as_text: args.text,
         },
     };
     if settings.group && matches!(settings.format, Format::Sarif | Format::Csv) {
@@ -201,6 +202,7 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
                     progressed: 0,
                     ledger: ledger.as_ref(),
                     failed: false,
+                    nul_noted: false,
                 };
                 scan.input(input);
                 let n = scan.bytes;
@@ -289,27 +291,74 @@ pub fn redact(args: RedactArgs) -> anyhow::Result<Outcome> {
             "redact writes files: name the files or directories to redact, not '-'".into()
         ));
     }
-    let config = Config::find(args.config.as_deref())?;
+    let config = Config::find(args.config.as_deref(), args.no_config)?;
     let engine = engine(&args.rules, config.as_ref())?;
     threads(args.threads)?;
     let msgs = Messages::new(args.quiet);
-    let skip = |p: &Path| config.as_ref().is_some_and(|c| c.skips(p));
+    // The output directory is never an input: a re-run into a directory
+    // under the input (`redact logs -o logs/clean`) must not copy the last
+    // run's copies again, nested one level deeper each time.
+    let out_dir = args
+        .output
+        .as_deref()
+        .and_then(|o| fs::metadata(o).ok())
+        .filter(Metadata::is_dir)
+        .map(|m| (m.dev(), m.ino()));
+    let skip = |p: &Path| {
+        config.as_ref().is_some_and(|c| c.skips(p))
+            || out_dir.is_some_and(|d| {
+                fs::metadata(p).is_ok_and(|m| m.is_dir() && (m.dev(), m.ino()) == d)
+            })
+    };
+    // Another run's temporary copies (live, or left by a killed run and
+    // about to be removed) are not inputs.
+    let ours = |p: &Path| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(sanitize::TEMP_PREFIX))
+    };
     let files: Vec<PathBuf> = discover(&args.inputs, args.follow, &skip, &msgs)
         .into_iter()
         .filter_map(|i| match i {
-            Input::File(p) => Some(p),
-            Input::Stdin => None,
+            Input::File(p) if !ours(&p) => Some(p),
+            Input::File(_) | Input::Stdin => None,
         })
         .collect();
     let plan = match &args.output {
         Some(out) => sanitize::plan(&args.inputs, &files, out)?,
-        // In place through a symbolic link means the file it points to.
-        None => files
-            .iter()
-            .map(|p| (p.clone(), fs::canonicalize(p).unwrap_or_else(|_| p.clone())))
-            .collect(),
+        // In place through a symbolic link means the file it points to;
+        // a file named twice (or through a link too) is redacted once.
+        None => {
+            let mut seen = HashSet::new();
+            files
+                .iter()
+                .map(|p| (p.clone(), fs::canonicalize(p).unwrap_or_else(|_| p.clone())))
+                .filter(|(_, real)| seen.insert(real.clone()))
+                .collect()
+        }
+    };
+    let marker = match &args.marker {
+        Some(text) => sanitize::Marker::Fixed(text.clone()),
+        None => {
+            let path = args
+                .marker_key
+                .clone()
+                .or_else(|| std::env::var_os("LEAKSWEEP_MARKER_KEY").map(PathBuf::from))
+                .or_else(sanitize::key::default_path)
+                .context(
+                    "no place for the marker key: set XDG_STATE_HOME or HOME, or give --marker-key FILE",
+                )?;
+            sanitize::Marker::Keyed(sanitize::key::load_or_create(&path)?)
+        }
     };
     let min = confidence(args.min_confidence);
+    let limits = Limits {
+        max_depth: usize::from(args.max_depth),
+        max_decoded: args.max_decoded,
+        max_ratio: args.max_ratio,
+        // redact copies binary members through untouched; it never reads them as text.
+        binary_as_text: false,
+    };
     if !args.quiet {
         let sizes = plan
             .iter()
@@ -322,7 +371,7 @@ pub fn redact(args: RedactArgs) -> anyhow::Result<Outcome> {
             || engine.clone(),
             |engine, (input, output)| {
                 let _done = Done(fs::metadata(input).map_or(0, |m| m.len()));
-                let mut r = Redactor::new(engine, min, args.marker.clone());
+                let mut r = Redactor::new(engine, min, marker.clone(), limits);
                 let name = display(input);
                 match sanitize::file(&mut r, input, output, args.in_place) {
                     Ok(()) => {
@@ -338,6 +387,10 @@ pub fn redact(args: RedactArgs) -> anyhow::Result<Outcome> {
                     }
                     Err(e) => {
                         let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+                        if e.downcast_ref::<sanitize::Partial>().is_some() {
+                            msgs.error(&name, chain.join(": "));
+                            return r.counts;
+                        }
                         msgs.error(&name, format_args!("{}; nothing written", chain.join(": ")));
                         BTreeMap::new()
                     }
@@ -478,6 +531,8 @@ struct Scan<'a> {
     ledger: Option<&'a Ledger>,
     /// An error was reported for this input: its state does not advance.
     failed: bool,
+    /// The "NUL bytes, scanned as text" note was given for this input.
+    nul_noted: bool,
 }
 
 impl Scan<'_> {
@@ -502,27 +557,39 @@ impl Scan<'_> {
         let len = meta.len();
         let mut head = Vec::with_capacity(HEAD);
         (&mut file).take(HEAD as u64).read_to_end(&mut head)?;
-        let plan = self.ledger.map(|l| l.plan(&meta, &head));
-        match sniff(&head) {
+        let plan = self.ledger.map(|l| l.plan(&meta, &head, &file));
+        let samples = samples(&file, len);
+        let blocks: Vec<&[u8]> = samples.iter().map(Vec::as_slice).collect();
+        let mut kind = detect::sniff_blocks(&head, &blocks);
+        if kind == Sniff::Binary && self.limits.binary_as_text {
+            kind = Sniff::Text;
+        }
+        if kind == Sniff::Text
+            && (detect::has_nul(&head) || blocks.iter().any(|b| detect::has_nul(b)))
+        {
+            self.note_nul(None);
+        }
+        match kind {
             Sniff::Binary => self.binary(),
             // Read whole by an earlier run, and unchanged since.
             Sniff::Container(_) if plan == Some(Plan::Unchanged) => {
-                self.remember(&meta, &head, None);
+                self.remember(&file, &meta, &head, None);
             }
             Sniff::Container(c) => {
                 file.rewind()?;
+                let kept = file.try_clone()?;
                 unpack::file(file, c, self.limits, self);
-                self.remember(&meta, &head, Some((len, 0, true)));
+                self.remember(&kept, &meta, &head, Some((len, 0, true)));
             }
             // A HAR is walked whole each time it changes.
             Sniff::Text if har::sniff(&head) => {
                 if plan == Some(Plan::Unchanged) {
-                    self.remember(&meta, &head, None);
+                    self.remember(&file, &meta, &head, None);
                     return Ok(());
                 }
                 file.rewind()?;
                 self.har_file(&mut file, len, None)?;
-                self.remember(&meta, &head, Some((len, 0, true)));
+                self.remember(&file, &meta, &head, Some((len, 0, true)));
             }
             Sniff::Text => {
                 let (start, lines) = match plan {
@@ -532,7 +599,7 @@ impl Scan<'_> {
                 if len >= MAP_MIN {
                     if let Ok(Some(map)) = Guarded::map(&file, len) {
                         let done = self.mapped(&map, len, start, lines);
-                        self.remember(&meta, &head, done.map(|(s, l)| (s, l, false)));
+                        self.remember(&file, &meta, &head, done.map(|(s, l)| (s, l, false)));
                         return Ok(());
                     }
                 }
@@ -544,7 +611,7 @@ impl Scan<'_> {
                         .rewind()
                         .and_then(|()| (&mut file).take(len).read_to_end(&mut bytes));
                     if let Err(e) = read {
-                        self.remember(&meta, &head, None);
+                        self.remember(&file, &meta, &head, None);
                         return Err(e);
                     }
                     if (bytes.len() as u64) < len {
@@ -555,22 +622,22 @@ impl Scan<'_> {
                                 bytes.len()
                             ),
                         );
-                        self.remember(&meta, &head, None);
+                        self.remember(&file, &meta, &head, None);
                         return Ok(());
                     }
                     let (found, mark) = self.slice(&bytes, start, lines, &|_| {});
                     self.bytes += (bytes.len() as u64).saturating_sub(start);
                     (self.send)(found);
-                    self.remember(&meta, &head, Some((mark.0, mark.1, false)));
+                    self.remember(&file, &meta, &head, Some((mark.0, mark.1, false)));
                     return Ok(());
                 }
                 // Small files, and files that cannot be mapped: stream them,
                 // starting with the head already read. Under `--state` such
                 // a file is read whole each time, and its entry kept.
                 let kept = self.ledger.is_some().then(|| head.clone());
-                self.plain(io::Cursor::new(head).chain(file));
+                self.plain(io::Cursor::new(head).chain(&file));
                 if let Some(head) = kept {
-                    self.remember(&meta, &head, None);
+                    self.remember(&file, &meta, &head, None);
                 }
             }
         }
@@ -702,13 +769,14 @@ impl Scan<'_> {
     /// Under `--state`: records a file read to `done` (bytes scanned, their
     /// newlines, read whole), or keeps its last entry when this run did not
     /// finish it.
-    fn remember(&self, meta: &Metadata, head: &[u8], done: Option<(u64, u64, bool)>) {
+    fn remember(&self, file: &File, meta: &Metadata, head: &[u8], done: Option<(u64, u64, bool)>) {
         let Some(ledger) = self.ledger else {
             return;
         };
         match done {
             Some((scanned, lines, whole)) if !self.failed => ledger.record(state::entry(
                 &self.origin.path,
+                file,
                 meta,
                 head,
                 scanned,
@@ -729,6 +797,7 @@ impl Scan<'_> {
     fn stream<R: Read + Send + 'static>(&mut self, reader: R) {
         let (kind, mut rest) = sniff_stream(reader);
         match kind {
+            Sniff::Binary if self.limits.binary_as_text => self.plain(rest),
             Sniff::Binary => match rest.take_error() {
                 Some(e) => self.fail(&self.origin.path.clone(), io_cause(&e)),
                 None => self.binary(),
@@ -739,10 +808,20 @@ impl Scan<'_> {
     }
 
     fn binary(&self) {
-        self.msgs.skip(
-            &self.origin.path,
-            "binary file (NUL byte in the first 8 KiB)",
-        );
+        self.msgs.skip(&self.origin.path, unpack::BINARY);
+    }
+
+    /// Says once per input (and per archive member) that NUL bytes were met in text that is
+    /// scanned anyway (a log after `copytruncate`, a sparse file).
+    fn note_nul(&mut self, member: Option<&str>) {
+        // Each archive member is its own file; the input itself is noted
+        // once, however it is read on.
+        if member.is_some() || !std::mem::replace(&mut self.nul_noted, true) {
+            self.msgs.note(
+                &self.name(member),
+                "NUL bytes in text (truncated, preallocated or sparse?): scanned as text around them",
+            );
+        }
     }
 
     /// Scans a plain text stream whose head was sniffed already.
@@ -776,6 +855,9 @@ impl Visit for Scan<'_> {
             self.stream_text(member, &mut io::Cursor::new(head))?;
             return Err(e);
         }
+        if detect::has_nul(&head) {
+            self.note_nul(member);
+        }
         if har::sniff(&head) {
             return self.spooled_har(member, head, reader);
         }
@@ -788,6 +870,10 @@ impl Visit for Scan<'_> {
 
     fn error(&mut self, member: Option<&str>, cause: &dyn std::fmt::Display) {
         self.fail(&self.name(member), cause);
+    }
+
+    fn note(&mut self, member: Option<&str>, what: &dyn std::fmt::Display) {
+        self.msgs.note(&self.name(member), what);
     }
 }
 
@@ -831,6 +917,22 @@ impl Scan<'_> {
             }
         }
     }
+}
+
+/// Blocks sampled across a file beyond its head, for the binary-or-text
+/// decision (see [`detect::sample_offsets`]); a block that cannot be read
+/// is left out.
+fn samples(file: &File, len: u64) -> Vec<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    detect::sample_offsets(len)
+        .into_iter()
+        .filter_map(|at| {
+            let mut block = vec![0; detect::SAMPLE];
+            let n = file.read_at(&mut block, at).ok()?;
+            block.truncate(n);
+            Some(block)
+        })
+        .collect()
 }
 
 /// Who the findings of `member` of an input belong to.

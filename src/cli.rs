@@ -76,10 +76,17 @@ pub struct RedactArgs {
     #[arg(long)]
     pub in_place: bool,
 
-    /// Replace every secret with TEXT instead of
-    /// `[REDACTED:<rule>:<first 8 hex of its fingerprint>]`.
+    /// Replace every secret with TEXT instead of `[REDACTED:<rule>:<tag>]`
+    /// (the tag: 8 hex digits of an HMAC of the secret under this host's
+    /// marker key).
     #[arg(long, value_name = "TEXT")]
     pub marker: Option<String>,
+
+    /// The marker key file (created 0600 if absent) [default:
+    /// $LEAKSWEEP_MARKER_KEY, else $XDG_STATE_HOME/leaksweep/marker.key,
+    /// else ~/.local/state/leaksweep/marker.key].
+    #[arg(long, value_name = "FILE")]
+    pub marker_key: Option<PathBuf>,
 
     /// Extra rule file or directory of *.toml rule files (repeatable).
     #[arg(long, value_name = "PATH")]
@@ -94,6 +101,10 @@ pub struct RedactArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// Read no config file, not even ./leaksweep.toml.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+
     /// Worker threads [default: number of CPUs].
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
@@ -105,6 +116,22 @@ pub struct RedactArgs {
     /// No per-file lines and no summary on stderr (errors are still printed).
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    /// Rewrite archives and compressed streams nested at most this deep
+    /// (each compression or archive layer counts one); deeper is an error.
+    #[arg(long, default_value_t = 4, value_name = "N",
+          value_parser = clap::value_parser!(u8).range(0..=32))]
+    pub max_depth: u8,
+
+    /// Fail an input after this many decoded bytes, all layers together
+    /// (suffixes K, M, G, T: powers of 1024).
+    #[arg(long, default_value = "4T", value_parser = parse_size, value_name = "SIZE")]
+    pub max_decoded: u64,
+
+    /// Fail an input whose decoded bytes exceed this many times the bytes
+    /// read from disk (a decompression bomb); checked after 256 MiB.
+    #[arg(long, default_value_t = 1000, value_name = "RATIO")]
+    pub max_ratio: u64,
 }
 
 #[derive(Debug, Args)]
@@ -142,9 +169,20 @@ pub struct ScanArgs {
     #[arg(long, short = 'L')]
     pub follow: bool,
 
-    /// No summary and no skip notes on stderr (errors are still printed).
+    /// No summary, no skip notes and no other notes on stderr (errors,
+    /// and the name of each config file read, are still printed).
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    /// Scan every file as text, binary ones too (archives and compressed
+    /// files are still decoded).
+    ///
+    /// Without it, a file is skipped as binary when it is a known binary
+    /// format (executable, image, database, an archive format leaksweep
+    /// does not read) or when its content, sampled across the file, has
+    /// many control bytes. NUL runs alone never make a file binary.
+    #[arg(long, short = 'a')]
+    pub text: bool,
 
     /// Remember what was scanned in FILE: scan only what is new since the
     /// last run with it, follow rotated logs, report each secret once.
@@ -163,8 +201,16 @@ pub struct ScanArgs {
 
     /// Config file (skip globs, disabled rules, ignored fingerprints,
     /// allowed values, entropy bounds) [default: ./leaksweep.toml if any].
+    ///
+    /// Every config read is named on stderr before the scan, even with
+    /// -q. ./leaksweep.toml is read only when the running user owns it and
+    /// others cannot write it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Read no config file, not even ./leaksweep.toml.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
 
     /// Decode archives and compressed streams nested at most this deep
     /// (each compression or archive layer counts one).
@@ -178,7 +224,7 @@ pub struct ScanArgs {
     pub max_decoded: u64,
 
     /// Stop an input whose decoded bytes exceed this many times the bytes
-    /// read from disk (a decompression bomb); checked after 256 MiB.
+    /// read from disk (a decompression bomb); checked after 1 GiB.
     #[arg(long, default_value_t = 1000, value_name = "RATIO")]
     pub max_ratio: u64,
 

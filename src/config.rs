@@ -19,7 +19,8 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
-use std::io;
+use std::io::{self, Read};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail};
@@ -27,10 +28,31 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use regex_automata::meta::Regex;
 use serde::Deserialize;
 
+use crate::messages;
+use crate::redact::escape;
 use crate::rules::Rules;
 
 /// The name looked for in the current directory.
 pub const FILE_NAME: &str = "leaksweep.toml";
+
+/// Whether a config found in the current directory may be applied: it
+/// must belong to the user running leaksweep and not be writable by
+/// others. An `allow = ['.']` planted in an evidence directory would
+/// otherwise silence the whole sweep of whoever scans from there.
+fn trusted(meta: &fs::Metadata) -> Result<(), String> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        return Err(format!(
+            "owned by uid {}, not by the running user ({me})",
+            meta.uid()
+        ));
+    }
+    if meta.mode() & 0o002 != 0 {
+        return Err("writable by others".into());
+    }
+    Ok(())
+}
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -62,17 +84,59 @@ pub struct Config {
 
 impl Config {
     /// The config `explicit` names (which must exist), else
-    /// `leaksweep.toml` in the current directory if there is one.
-    pub fn find(explicit: Option<&Path>) -> anyhow::Result<Option<Config>> {
+    /// `leaksweep.toml` in the current directory if there is one and it is
+    /// safe to trust (see [`trusted`]); none at all with `--no-config`.
+    /// Every config read is announced on stderr, even under `--quiet`: a
+    /// file that can silence findings must never act unseen.
+    pub fn find(explicit: Option<&Path>, no_config: bool) -> anyhow::Result<Option<Config>> {
+        if no_config {
+            return Ok(None);
+        }
         let path = match explicit {
             Some(p) => p.to_owned(),
             None => PathBuf::from(FILE_NAME),
         };
-        match fs::read_to_string(&path) {
-            Ok(text) => Config::parse(&path, &text).map(Some),
-            Err(e) if e.kind() == io::ErrorKind::NotFound && explicit.is_none() => Ok(None),
+        let mut file = match fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound && explicit.is_none() => return Ok(None),
             Err(e) => bail!("{}: cannot read the config: {e}", path.display()),
+        };
+        if explicit.is_none() {
+            if let Err(why) = file
+                .metadata()
+                .map_err(|e| e.to_string())
+                .and_then(|m| trusted(&m))
+            {
+                messages::line(&format!(
+                    "leaksweep: {}: config not read: {why} (name it with --config to use it, or --no-config)",
+                    escape(path.display().to_string().as_bytes())
+                ));
+                return Ok(None);
+            }
         }
+        let mut text = String::new();
+        if let Err(e) = file.read_to_string(&mut text) {
+            bail!("{}: cannot read the config: {e}", path.display());
+        }
+        let config = Config::parse(&path, &text)?;
+        messages::line(&format!(
+            "leaksweep: config {}: {}",
+            escape(path.display().to_string().as_bytes()),
+            config.summary()
+        ));
+        Ok(Some(config))
+    }
+
+    /// What the config changes, counted: `skip 2, disable 1, …`.
+    fn summary(&self) -> String {
+        format!(
+            "skip {}, disable {}, ignore {}, allow {}, entropy {}",
+            self.skip.len(),
+            self.disable.len(),
+            self.ignore.len(),
+            self.allow.len(),
+            self.entropy.len()
+        )
     }
 
     fn parse(path: &Path, text: &str) -> anyhow::Result<Config> {

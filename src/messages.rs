@@ -50,6 +50,19 @@ impl Messages {
         }
     }
 
+    /// Something the user should know that neither stops nor skips
+    /// anything (exit status unchanged), such as a file with NUL bytes
+    /// scanned as text. Silenced by `quiet`.
+    pub fn note(&self, path: &str, what: impl Display) {
+        if !self.quiet {
+            line(&format!(
+                "leaksweep: {}: {}",
+                escape(path.as_bytes()),
+                escape(what.to_string().as_bytes())
+            ));
+        }
+    }
+
     pub fn errors(&self) -> u64 {
         self.errors.load(Ordering::Relaxed)
     }

@@ -3,8 +3,20 @@
 //! public prefix (`ghp_`, `AKIA`) plus at most a quarter of the rest, never
 //! more than 4 characters, then `…(redacted)`.
 
+use crate::finding::Kind;
+
 /// Marker appended to every masked secret.
 pub const MARK: &str = "…(redacted)";
+
+/// Masks a secret found by a rule of kind `kind`: a password shows no
+/// character at all (a few characters of a short, human-chosen password
+/// narrow a guess too much); any other kind as [`mask`].
+pub fn mask_kind(kind: Kind, secret: &[u8], prefix_len: usize) -> String {
+    match kind {
+        Kind::Password => MARK.to_string(),
+        _ => mask(secret, prefix_len),
+    }
+}
 
 /// Masks `secret`, keeping its first `prefix_len` bytes (the token's public
 /// prefix) and at most `min(rest / 4, 4)` more.
@@ -66,6 +78,15 @@ mod tests {
         assert_eq!(mask(b"hunter2", 0), "h…(redacted)");
         assert_eq!(mask(b"abc", 0), "…(redacted)");
         assert_eq!(mask(b"ghp_", 9), "ghp_…(redacted)");
+    }
+
+    #[test]
+    fn passwords_show_no_character() {
+        assert_eq!(mask_kind(Kind::Password, b"Summer2024!", 0), "…(redacted)");
+        assert_eq!(
+            mask_kind(Kind::ApiKey, b"Summer2024!", 0),
+            mask(b"Summer2024!", 0)
+        );
     }
 
     #[test]

@@ -18,12 +18,16 @@
 //! an error keeps its old entry, and the file is written (temp file, fsync,
 //! rename) only when the run has delivered its findings. A lock file beside
 //! it (`FILE.lock`, flock) keeps a second run out while one is running.
+//! Neither file is reached through a symbolic link, both must be the
+//! running user's, and their directory must not be writable by others
+//! unless sticky: a root run must not be steered into creating or reading
+//! a file someone else planted.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, Metadata, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -68,6 +72,14 @@ pub struct FileState {
     pub lines: u64,
     /// Read whole, as a compressed or archived file is.
     pub whole: bool,
+    /// SHA-256 (hex) of the `tail_len` bytes just before `scanned`: a file
+    /// rewritten in place with the same start and at least the same size
+    /// is told from one that only grew. (Absent in states written before
+    /// it was kept: such an entry is trusted as before.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tail: Option<String>,
+    #[serde(default)]
+    pub tail_len: u64,
 }
 
 /// What to do with a file, given the state.
@@ -94,14 +106,18 @@ impl Ledger {
     /// Locks the state and reads it (a missing file is an empty state).
     pub fn open(path: &Path) -> anyhow::Result<Ledger> {
         let name = path.display().to_string();
+        safe_dir(path).map_err(|why| anyhow::anyhow!("{name}: {why}"))?;
         let mut lock_path = path.as_os_str().to_owned();
         lock_path.push(".lock");
         let lock = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&lock_path)
-            .map_err(|e| anyhow::anyhow!("{name}: cannot open its lock file: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("{name}: cannot open its lock file: {}", no_follow(e)))?;
+        owned(&lock).map_err(|why| anyhow::anyhow!("{name}: its lock file {why}; not scanning"))?;
         // SAFETY: flock on a descriptor this function owns; no memory is
         // involved.
         if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
@@ -111,7 +127,17 @@ impl Ledger {
             }
             anyhow::bail!("{name}: cannot lock it: {e}");
         }
-        let state = match fs::read(path) {
+        let read = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(path)
+            .map_err(no_follow)
+            .and_then(|mut f| {
+                owned(&f).map_err(|why| io::Error::new(io::ErrorKind::PermissionDenied, why))?;
+                let mut bytes = Vec::new();
+                f.read_to_end(&mut bytes).map(|_| bytes)
+            });
+        let state = match read {
             Ok(bytes) => serde_json::from_slice::<StateFile>(&bytes).map_err(|e| {
                 anyhow::anyhow!(
                     "{name}: not a leaksweep state file, or a damaged one ({e}); \
@@ -151,13 +177,18 @@ impl Ledger {
 
     /// What to do with a file whose metadata is `meta` and whose first
     /// bytes are `head` (at least [`HEAD_HASHED`] of them, or all).
-    pub fn plan(&self, meta: &Metadata, head: &[u8]) -> Plan {
+    /// `file` is read for the bytes before the last resume point.
+    pub fn plan(&self, meta: &Metadata, head: &[u8], file: &File) -> Plan {
         let Some(prev) = self.prev.get(&(meta.dev(), meta.ino())) else {
             return Plan::Fresh;
         };
         let same_start =
             head.len() >= prev.head_len && fingerprint(&head[..prev.head_len]) == prev.head;
-        if !same_start || meta.len() < prev.scanned {
+        let same_tail = match &prev.tail {
+            None => true,
+            Some(hash) => tail_hash(file, prev.scanned, prev.tail_len).as_ref() == Some(hash),
+        };
+        if !same_start || meta.len() < prev.scanned || !same_tail {
             Plan::Fresh
         } else if prev.whole {
             if meta.len() == prev.size {
@@ -213,6 +244,57 @@ impl Ledger {
     }
 }
 
+/// A state directory others can write lets them plant the state or its
+/// lock (a symbolic link to `/etc/nologin` that a root run would create):
+/// refused, unless it is sticky (`/tmp`), where only a file's owner can
+/// replace it and [`owned`] checks the files.
+fn safe_dir(path: &Path) -> Result<(), String> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let meta = fs::metadata(dir).map_err(|e| format!("its directory: {e}"))?;
+    if meta.mode() & 0o002 != 0 && meta.mode() & 0o1000 == 0 {
+        return Err(format!(
+            "its directory {} is writable by other users (mode {:o}): keep the state \
+             in a directory only you can write",
+            dir.display(),
+            meta.mode() & 0o7777
+        ));
+    }
+    Ok(())
+}
+
+/// A state or lock file must be a regular file of the running user's:
+/// another user's could be read or swapped under this run.
+fn owned(f: &File) -> Result<(), String> {
+    let meta = f.metadata().map_err(|e| e.to_string())?;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if !meta.is_file() {
+        return Err("is not a regular file".into());
+    }
+    if meta.uid() != me {
+        return Err(format!(
+            "is owned by uid {}, not by the running user ({me})",
+            meta.uid()
+        ));
+    }
+    Ok(())
+}
+
+/// O_NOFOLLOW's "too many levels of symbolic links" said plainly.
+fn no_follow(e: io::Error) -> io::Error {
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        io::Error::new(
+            e.kind(),
+            "is a symbolic link, which is not followed (remove it)",
+        )
+    } else {
+        e
+    }
+}
+
 /// Replaces `path` with `bytes` atomically: a temp file in the same
 /// directory, fsync, rename over the old file, fsync the directory. A
 /// failure leaves the old file as it was.
@@ -228,9 +310,24 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     File::open(&dir)?.sync_all()
 }
 
-/// The entry for a file, given its metadata and first bytes.
+/// Bytes hashed just before where a file was scanned to.
+pub const TAIL_HASHED: u64 = 4096;
+
+/// SHA-256 (hex) of `file`'s `len` bytes before `end`; None when they
+/// cannot be read whole (the file shrank).
+fn tail_hash(file: &File, end: u64, len: u64) -> Option<String> {
+    use std::os::unix::fs::FileExt;
+    let len = usize::try_from(len.min(end)).ok()?;
+    let mut bytes = vec![0; len];
+    file.read_exact_at(&mut bytes, end - len as u64).ok()?;
+    Some(fingerprint(&bytes))
+}
+
+/// The entry for a file, given its metadata and first bytes; `file` is
+/// read for the bytes before `scanned`.
 pub fn entry(
     path: &str,
+    file: &File,
     meta: &Metadata,
     head: &[u8],
     scanned: u64,
@@ -248,5 +345,7 @@ pub fn entry(
         scanned,
         lines,
         whole,
+        tail: tail_hash(file, scanned, TAIL_HASHED),
+        tail_len: TAIL_HASHED.min(scanned),
     }
 }

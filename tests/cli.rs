@@ -19,6 +19,8 @@ mod big;
 mod config;
 #[path = "cli/errors.rs"]
 mod errors;
+#[path = "cli/escapes.rs"]
+mod escapes;
 #[path = "cli/exit_status.rs"]
 mod exit_status;
 #[path = "cli/false_positives.rs"]
@@ -33,8 +35,14 @@ mod group;
 mod har;
 #[path = "cli/hostile.rs"]
 mod hostile;
+#[path = "cli/names.rs"]
+mod names;
 #[path = "cli/redact.rs"]
 mod redact;
+#[path = "cli/redact_damage.rs"]
+mod redact_damage;
+#[path = "cli/redact_markers.rs"]
+mod redact_markers;
 #[path = "cli/redaction.rs"]
 mod redaction;
 #[path = "cli/rules.rs"]
@@ -43,6 +51,8 @@ mod rules;
 mod scan;
 #[path = "cli/signed.rs"]
 mod signed;
+#[path = "cli/silent.rs"]
+mod silent;
 #[path = "cli/state.rs"]
 mod state;
 #[path = "cli/stdin.rs"]

@@ -59,6 +59,44 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// Skips a JSONP call's opening, `name(` (harviewer's `onInputData({…})`
+    /// wrapping of a HAR), when the input starts with one; returns whether
+    /// it did. The name is a JavaScript identifier, dotted or not.
+    pub fn jsonp_open(&mut self) -> bool {
+        self.skip_ws();
+        let rest = &self.bytes[self.pos..];
+        let name = rest
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'.'))
+            .count();
+        if name == 0 || rest[0].is_ascii_digit() || name > 256 {
+            return false;
+        }
+        let mut at = self.pos + name;
+        while let Some(b' ' | b'\t') = self.bytes.get(at) {
+            at += 1;
+        }
+        if self.bytes.get(at) != Some(&b'(') {
+            return false;
+        }
+        self.pos = at + 1;
+        true
+    }
+
+    /// Reads a JSONP call's closing `)`, and a `;` after it if any.
+    pub fn jsonp_close(&mut self) -> Result<(), JsonError> {
+        self.skip_ws();
+        if self.bytes.get(self.pos) != Some(&b')') {
+            return Err(self.error("JSONP call not closed with ')'"));
+        }
+        self.pos += 1;
+        self.skip_ws();
+        if self.bytes.get(self.pos) == Some(&b';') {
+            self.pos += 1;
+        }
+        Ok(())
+    }
+
     /// Whether only whitespace is left.
     pub fn at_end(&mut self) -> bool {
         self.skip_ws();

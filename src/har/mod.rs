@@ -36,16 +36,38 @@ const FLUSH: usize = 1 << 20;
 const REQUEST_SHOWN: usize = 200;
 
 /// Whether the first block of a text input is the start of a HAR: a JSON
-/// object whose member `log` is an object with a HAR member (`version`,
-/// `creator`, `browser`, `pages` or `entries`). A JSON-lines log whose
-/// records have a `log` object of their own (Elastic's ECS: `level`,
-/// `logger`) is not one.
+/// object (or one wrapped in a JSONP call, `onInputData({…})`, as
+/// harviewer keeps them) whose member `log` is an object with a HAR member
+/// (`version`, `creator`, `browser`, `pages` or `entries`). A JSON-lines log
+/// whose records have a `log` object of their own (Elastic's ECS: `level`,
+/// `logger`) or string (Docker's) is not one. A `log` that is not an
+/// object, in an object with HAR members of its own, or an array holding
+/// a HAR object, is a broken HAR, reported as such by the walk.
 pub fn sniff(head: &[u8]) -> bool {
     const HAR_KEYS: [&[u8]; 5] = [b"version", b"creator", b"browser", b"pages", b"entries"];
+    /// HAR members unlikely at the top of a log record.
+    const TOP_KEYS: [&[u8]; 4] = [b"creator", b"browser", b"pages", b"entries"];
     let mut lx = Lexer::new(head);
-    lx.next() == Ok(Tok::ObjOpen)
-        && member(&mut lx, head, &|k| k == b"log") == Some(Tok::ObjOpen)
-        && member(&mut lx, head, &|k| HAR_KEYS.contains(&k)).is_some()
+    lx.jsonp_open();
+    if lx.next() != Ok(Tok::ObjOpen) {
+        return false;
+    }
+    let start = lx.pos;
+    match member(&mut lx, head, &|k| k == b"log") {
+        Some(Tok::ObjOpen) => member(&mut lx, head, &|k| HAR_KEYS.contains(&k)).is_some(),
+        Some(Tok::ArrOpen) => {
+            lx.next() == Ok(Tok::ObjOpen)
+                && member(&mut lx, head, &|k| HAR_KEYS.contains(&k)).is_some()
+        }
+        Some(_) => {
+            let mut lx = Lexer {
+                bytes: head,
+                pos: start,
+            };
+            member(&mut lx, head, &|k| TOP_KEYS.contains(&k)).is_some()
+        }
+        None => false,
+    }
 }
 
 /// Reads the members of an object whose `{` was just read, up to the first
@@ -200,7 +222,7 @@ pub fn redactions(
                 found.push(Redaction {
                     at,
                     rule: m.rule,
-                    secret: batch.buf[m.secret.clone()].to_vec(),
+                    secret: m.bytes(&batch.buf).to_vec(),
                 });
             }
         }

@@ -105,18 +105,27 @@ fn push_name(path: &mut String, name: &str) {
 
 impl<'a> Walker<'a, '_> {
     fn document(&mut self) -> Result<bool> {
+        let jsonp = self.lx.jsonp_open();
         if self.lx.next()? != Tok::ObjOpen {
             return Ok(false);
         }
         let mut har = false;
+        let sniffed = super::sniff(self.raw);
         self.members(1, &mut |w, key, v| {
             if &w.raw[key.clone()] == b"log" && v == Tok::ObjOpen {
                 har |= w.log()?;
                 Ok(())
+            } else if &w.raw[key.clone()] == b"log" && sniffed {
+                // Taken for a HAR by its other members, yet no log object:
+                // a broken HAR, not text to pass over in silence.
+                Err(w.lx.error("\"log\" is not an object"))
             } else {
                 w.keyed(&key, |w| w.value(v, 2))
             }
         })?;
+        if jsonp {
+            self.lx.jsonp_close()?;
+        }
         if !self.lx.at_end() {
             if !har {
                 // JSON lines, say: text, not a HAR.

@@ -8,10 +8,16 @@
 //! Cells come from log text, and a spreadsheet runs a cell that starts
 //! with `=`, `+`, `-`, `@`, a tab or a CR as a formula: such a cell gets a
 //! leading `'` (OWASP's advice), except the path `-` of stdin.
+//!
+//! Names (`path`, `member`, `har_field`) and the context come from file
+//! names and archive bytes: their control and invisible characters are
+//! escaped (`\x1b`, `\r`, `\u{202e}`) as the human format does, so a cell
+//! can neither drive a terminal nor split a row in a naive reader.
 
 use std::io::{self, Write};
 
 use crate::finding::Finding;
+use crate::redact::escape;
 
 const HEADER: [&str; 14] = [
     "path",
@@ -46,11 +52,12 @@ impl<W: Write> Csv<W> {
     pub fn batch(&mut self, findings: &[Finding]) -> io::Result<()> {
         for f in findings {
             let number = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_default();
+            let shown = |s: &str| escape(s.as_bytes());
             self.row([
-                f.path.clone(),
-                f.member.clone().unwrap_or_default(),
+                shown(&f.path),
+                f.member.as_deref().map(shown).unwrap_or_default(),
                 number(f.har.as_ref().and_then(|h| h.entry)),
-                f.har.as_ref().map(|h| h.field.clone()).unwrap_or_default(),
+                f.har.as_ref().map(|h| shown(&h.field)).unwrap_or_default(),
                 number(f.line),
                 number(f.column),
                 number(f.offset),
@@ -59,7 +66,7 @@ impl<W: Write> Csv<W> {
                 f.confidence.as_str().to_string(),
                 f.secret.clone(),
                 f.fingerprint.clone(),
-                f.context.clone(),
+                shown(&f.context),
                 f.expires.clone().unwrap_or_default(),
             ])?;
         }

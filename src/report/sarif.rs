@@ -144,7 +144,7 @@ impl<W: Write> Sarif<W> {
         let mut result = json!({
             "ruleId": f.rule,
             "level": level(f.confidence),
-            "message": {"text": format!("{name}{place}: {}", f.secret)},
+            "message": {"text": message_text(&format!("{name}{place}: {}", f.secret))},
             "locations": [{"physicalLocation": physical}],
             "partialFingerprints": {"leaksweep/secret-sha256": f.fingerprint},
             "properties": properties,
@@ -154,6 +154,22 @@ impl<W: Write> Sarif<W> {
         }
         result
     }
+}
+
+/// A result message's plain text: control and invisible characters
+/// escaped as the human format does (a member name is archive bytes), and
+/// `[` `]` escaped with a backslash, as SARIF asks of plain text, so a
+/// crafted name cannot become an embedded link (`[text](url)`) in a viewer.
+fn message_text(text: &str) -> String {
+    let shown = crate::redact::escape(text.as_bytes());
+    let mut out = String::with_capacity(shown.len());
+    for c in shown.chars() {
+        if matches!(c, '[' | ']') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn level(c: Confidence) -> &'static str {

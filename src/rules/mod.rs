@@ -29,7 +29,7 @@ pub const DEFAULT_WINDOW: usize = 512;
 pub const DEFAULT_BEFORE: usize = 96;
 /// Largest window a rule may ask for; bounds the overlap streamed and
 /// chunked scans must keep.
-pub const MAX_WINDOW: usize = 32 * 1024;
+pub const MAX_WINDOW: usize = 72 * 1024;
 /// Compiled size limit for one rule's regex: rules are user input too.
 const REGEX_SIZE_LIMIT: usize = 4 * 1024 * 1024;
 
@@ -101,7 +101,8 @@ pub struct Rule {
     pub checks: Checks,
     pub window: usize,
     pub before: usize,
-    /// A context rule (it judges values by shape, `not-identifier`): loses
+    /// A context rule (it judges values by name and shape, `not-identifier`
+    /// or `secret-name`): loses
     /// ties to a rule that knows the token's format.
     pub generic: bool,
 }
@@ -293,7 +294,7 @@ pub fn compile(source: &str, spec: RuleSpec) -> Result<Rule, RuleError> {
         confidence: spec.confidence,
     };
     Ok(Rule {
-        generic: checks.validators.contains(&Validator::NotIdentifier),
+        generic: checks.validators.iter().any(|v| v.generic()),
         source: source.to_string(),
         regex,
         checks,

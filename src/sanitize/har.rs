@@ -10,7 +10,7 @@ use std::io::{self, Read, Write};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 
-use super::{text, Redactor};
+use super::{text, Fit, Redactor};
 use crate::har::{self, Redaction};
 
 /// Copies a HAR stream redacted. It is spooled to an unlinked temporary
@@ -39,7 +39,7 @@ pub fn copy(r: &mut Redactor, reader: &mut dyn Read, out: &mut dyn Write) -> io:
     match walked {
         Ok(true) => {}
         // Valid JSON, but not a HAR: plain text.
-        Ok(false) => return text::stream(r, &mut &raw[..], out),
+        Ok(false) => return text::stream(r, &mut &raw[..], out, Fit::Free),
         Err(e) => {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,

@@ -4,12 +4,18 @@
 
 use std::io::{self, Read, Write};
 
-use super::Redactor;
+use super::{Fit, Redactor};
 use crate::scan::chunk::{fills, StreamError};
 
 /// Copies `reader` to `out` with every secret replaced. A read error ends
 /// the copy (what was read before it has been written) and is returned.
-pub fn stream(r: &mut Redactor, reader: &mut dyn Read, out: &mut dyn Write) -> io::Result<()> {
+/// With [`Fit::Same`] the copy has exactly the input's length.
+pub fn stream(
+    r: &mut Redactor,
+    reader: &mut dyn Read,
+    out: &mut dyn Write,
+    fit: Fit,
+) -> io::Result<()> {
     // Stream offset up to which `out` has been written.
     let mut written = 0u64;
     let mut failed = None;
@@ -27,7 +33,8 @@ pub fn stream(r: &mut Redactor, reader: &mut dyn Read, out: &mut dyn Write) -> i
                 }
                 let from = usize::try_from(written.saturating_sub(fill.base)).unwrap_or(usize::MAX);
                 out.write_all(&fill.buf[from..m.secret.start])?;
-                r.replace(m.rule, &fill.buf[m.secret.clone()], out)?;
+                let raw = &fill.buf[m.secret.clone()];
+                r.replace(m.rule, m.bytes(fill.buf), raw, fit, out)?;
                 written = at(m.secret.end);
             }
             let from = usize::try_from(written.saturating_sub(fill.base)).unwrap_or(usize::MAX);

@@ -124,13 +124,13 @@ pub fn build(
     origin: &Origin,
 ) -> Finding {
     let rule = &engine.rules()[m.rule];
-    let secret = &hay[m.secret.clone()];
+    let secret = m.bytes(hay);
     // Raw means raw: JSON escapes what it must, and the human reporter
     // escapes for the terminal. A PEM block keeps its real newlines.
     let shown = if origin.show_secrets {
         String::from_utf8_lossy(secret).into_owned()
     } else {
-        redact::mask(secret, engine.public_prefix(m.rule, secret))
+        redact::mask_kind(rule.spec.kind, secret, engine.public_prefix(m.rule, secret))
     };
     Finding {
         path: origin.path.clone(),
@@ -212,11 +212,12 @@ pub fn masked(
             continue;
         }
         out.push_str(&redact::escape(&hay[at..m.secret.start]));
-        let s = &hay[m.secret.clone()];
+        let s = m.bytes(hay);
         if show {
             out.push_str(&redact::escape(s));
         } else {
-            out.push_str(&redact::mask(s, engine.public_prefix(m.rule, s)));
+            let kind = engine.rules()[m.rule].spec.kind;
+            out.push_str(&redact::mask_kind(kind, s, engine.public_prefix(m.rule, s)));
         }
         at = m.secret.end;
     }

@@ -9,6 +9,7 @@
 //! runs, so a token hit by several keywords of one rule is found once.
 
 pub mod chunk;
+mod decode;
 mod keywords;
 pub mod locate;
 pub mod stamp;
@@ -32,6 +33,18 @@ pub struct RawMatch {
     /// Byte range of the secret (the rule's capture group) in the haystack.
     pub secret: Range<usize>,
     pub outcome: Outcome,
+    /// The secret as decoded, when it was found in a decoded view (see
+    /// `decode`) and its raw bytes differ: findings report it and its
+    /// fingerprint, while `secret` is the raw span that holds it.
+    pub decoded: Option<Box<[u8]>>,
+}
+
+impl RawMatch {
+    /// The secret's bytes: decoded where it was found decoded, else the
+    /// raw bytes of its span in `hay`.
+    pub fn bytes<'a>(&'a self, hay: &'a [u8]) -> &'a [u8] {
+        self.decoded.as_deref().unwrap_or(&hay[self.secret.clone()])
+    }
 }
 
 /// A keyword searched on its own, with its rules and their widest
@@ -198,22 +211,51 @@ impl Engine {
     /// Finds every confirmed match in `hay` whose secret starts inside `own`.
     /// Bytes outside `own` are context only. Matches are appended to `out`
     /// sorted by secret start, at most one per (rule, secret range).
+    ///
+    /// Where a keyword hit's line holds escapes, the rules also run on a
+    /// decoded view of it (see `decode`), and PEM blocks written behind a
+    /// per-line prefix are reassembled; what they find is reported with
+    /// its raw span.
     pub fn scan(&self, hay: &[u8], own: Range<usize>, out: &mut Vec<RawMatch>) {
         let first = out.len();
+        let mut views = Views::default();
+        self.scan_raw(hay, &own, out, Some(&mut views));
+        if !views.is_empty() {
+            let found = self.scan_views(hay, &own, &views, &out[first..]);
+            merge_decoded(hay, out, first, found, |r| self.rules[r].spec.kind);
+        }
+        out[first..].sort_by_key(|m| (m.secret.start, m.secret.end, m.rule));
+        dedup_overlaps(&self.rules, out, first, 2 * self.reach);
+    }
+
+    /// The keyword search and confirm step over `hay` itself; notes in
+    /// `views` (when given) the stretches worth decoding.
+    fn scan_raw(
+        &self,
+        hay: &[u8],
+        own: &Range<usize>,
+        out: &mut Vec<RawMatch>,
+        mut views: Option<&mut Views>,
+    ) {
         let mut pending: Vec<Option<Range<usize>>> = vec![None; self.rules.len()];
         let search_from = own.start.saturating_sub(self.reach);
         let search_to = (own.end + self.reach).min(hay.len());
         let mut lines = LineCache::default();
+        let mut hit = |rules: &[usize], start: usize, end: usize, edges: Edges| {
+            if let Some(v) = views.as_deref_mut() {
+                v.note(self, hay, rules, start, end, &edges);
+            }
+            for &r in rules {
+                let w = self.window(r, start, end, &edges);
+                self.extend(hay, r, w, &mut pending, own, out);
+            }
+        };
         self.keywords
             .each(hay, search_from..search_to, |p, start, end| {
                 let (before, after) = self.pattern_reach[p];
                 let edges = lines.edges(hay, start, end, before, after);
-                for &r in &self.pattern_rules[p] {
-                    let w = self.window(r, start, end, &edges);
-                    self.extend(hay, r, w, &mut pending, &own, out);
-                }
+                hit(&self.pattern_rules[p], start, end, edges);
             });
-        self.flush(hay, &mut pending, &own, out);
         for kw in &self.short {
             let area = &hay[search_from..search_to];
             for at in kw.finder.find_iter(area) {
@@ -221,15 +263,57 @@ impl Engine {
                 let end = start + kw.finder.needle().len();
                 let (before, after) = kw.reach;
                 let edges = lines.edges(hay, start, end, before, after);
-                for &r in &kw.rules {
-                    let w = self.window(r, start, end, &edges);
-                    self.extend(hay, r, w, &mut pending, &own, out);
-                }
+                hit(&kw.rules, start, end, edges);
             }
         }
-        self.flush(hay, &mut pending, &own, out);
-        out[first..].sort_by_key(|m| (m.secret.start, m.secret.end, m.rule));
-        dedup_overlaps(&self.rules, out, first, 2 * self.reach);
+        self.flush(hay, &mut pending, own, out);
+    }
+
+    /// Runs the rules on the decoded view of each stretch in `views` and
+    /// on each reassembled PEM block, and returns what they find that
+    /// starts in `own`, located by raw span. `raw` holds the matches
+    /// already found in `hay` itself.
+    fn scan_views(
+        &self,
+        hay: &[u8],
+        own: &Range<usize>,
+        views: &Views,
+        raw: &[RawMatch],
+    ) -> Vec<RawMatch> {
+        let mut out = Vec::new();
+        let mut found = Vec::new();
+        let both = views.stretches.iter().flat_map(|s| [(s, false), (s, true)]);
+        for (stretch, base64) in both {
+            let Some(view) = decode::view(&hay[stretch.clone()], base64) else {
+                continue;
+            };
+            found.clear();
+            self.scan_raw(&view.bytes, &(0..view.bytes.len()), &mut found, None);
+            for m in found.drain(..) {
+                let span = view.raw_span(&m.secret);
+                let span = stretch.start + span.start..stretch.start + span.end;
+                out.extend(located(hay, own, m, span, &view.bytes));
+            }
+        }
+        for &(line_start, begin) in &views.pems {
+            // A block the raw scan found whole needs no reassembly.
+            let whole = raw
+                .iter()
+                .any(|m| self.rules[m.rule].spec.multiline && m.secret.contains(&begin));
+            if whole {
+                continue;
+            }
+            let Some((_, view)) = decode::prefixed_pem(hay, line_start, begin) else {
+                continue;
+            };
+            found.clear();
+            self.scan_raw(&view.bytes, &(0..view.bytes.len()), &mut found, None);
+            for m in found.drain(..) {
+                let span = view.raw_span(&m.secret);
+                out.extend(located(hay, own, m, span, &view.bytes));
+            }
+        }
+        out
     }
 
     /// Adds window `w` to rule `r`'s pending window, merging when they
@@ -300,10 +384,17 @@ impl Engine {
             let caps = caps.get_or_insert_with(|| rule.regex.create_captures());
             let exact = Input::new(hay).span(found.range()).anchored(Anchored::Yes);
             rule.regex.search_captures(&exact, caps);
+            // The next search starts where this secret ends, not where the
+            // match does: a match consumes the delimiter after its secret,
+            // which the next secret of a packed line needs in front of it.
+            let mut next = found.end();
             if let (Some(whole), Some(secret)) = (caps.get_match(), caps.get_group(1)) {
+                next = secret
+                    .end
+                    .clamp(found.start() + 1, found.end().max(found.start() + 1));
                 let (ss, se) = (secret.start, secret.end);
                 let allowed = || self.allow.iter().any(|a| a.is_match(&hay[ss..se]));
-                if own.contains(&ss) && ss < se && !allowed() {
+                if own.contains(&ss) && ss < se && !allowed() && !in_marker(hay, ss) {
                     if let Some(outcome) =
                         validate::validate(&rule.checks, &hay[ss..se], &hay[whole.range()])
                     {
@@ -311,20 +402,180 @@ impl Engine {
                             rule: r,
                             secret: ss..se,
                             outcome,
+                            decoded: None,
                         });
                     }
                 }
             }
-            let next = if found.is_empty() {
-                found.end() + 1
-            } else {
-                found.end()
-            };
+            if found.is_empty() {
+                next = found.end() + 1;
+            }
             if next > w.end {
                 break;
             }
             input.set_start(next);
         }
+    }
+}
+
+/// What a raw scan notes for decoding: line stretches around keyword hits
+/// that hold escapes or text in base64, and PEM blocks whose BEGIN line
+/// has a prefix (a syslog header, a JSON wrapper) that the lines after it
+/// may repeat.
+#[derive(Default)]
+struct Views {
+    /// Disjoint, in the order found.
+    stretches: Vec<Range<usize>>,
+    /// `(line start, "-----BEGIN" position)`.
+    pems: Vec<(usize, usize)>,
+    /// The last stretch looked at (whether it was kept or not): hits on
+    /// one line look at it once.
+    checked: Range<usize>,
+}
+
+impl Views {
+    fn is_empty(&self) -> bool {
+        self.stretches.is_empty() && self.pems.is_empty()
+    }
+
+    /// Looks at the line around a keyword hit at `start..end` of `hay`,
+    /// which selected `rules`.
+    fn note(
+        &mut self,
+        engine: &Engine,
+        hay: &[u8],
+        rules: &[usize],
+        start: usize,
+        end: usize,
+        edges: &Edges,
+    ) {
+        let line = edges.line_start..edges.line_end.max(end);
+        if rules.iter().any(|&r| engine.rules[r].spec.multiline) {
+            self.note_pem(hay, edges.line_start, start);
+        }
+        let seen = self.checked.start <= line.start && line.end <= self.checked.end;
+        if seen {
+            return;
+        }
+        self.checked = line.clone();
+        let text = &hay[line.clone()];
+        if !decode::has_escape(text) && !base64_follows(&hay[end..line.end]) {
+            return;
+        }
+        match self.stretches.last_mut() {
+            Some(last) if line.start <= last.end => last.end = last.end.max(line.end),
+            _ => self.stretches.push(line),
+        }
+    }
+
+    fn note_pem(&mut self, hay: &[u8], line_start: usize, hit: usize) {
+        let Some(at) = memchr::memmem::rfind(&hay[line_start..hit], b"-----BEGIN") else {
+            return;
+        };
+        let begin = line_start + at;
+        if begin > line_start && !self.pems.iter().any(|&(_, b)| b == begin) {
+            self.pems.push((line_start, begin));
+        }
+    }
+}
+
+/// Whether a base64 run that decodes to text (a Basic credential, a JSON
+/// blob) follows a keyword hit, after at most a few bytes of `: = "'`.
+fn base64_follows(after: &[u8]) -> bool {
+    let skip = after
+        .iter()
+        .take(4)
+        .take_while(|b| b" \t:=\"'".contains(b))
+        .count();
+    decode::starts_base64_text(&after[skip..])
+}
+
+/// Match `m` of a decoded view, located at raw span `span` of `hay`; none
+/// when that span does not start in `own`. `view` is the view's text.
+fn located(
+    hay: &[u8],
+    own: &Range<usize>,
+    m: RawMatch,
+    span: Range<usize>,
+    view: &[u8],
+) -> Option<RawMatch> {
+    if !own.contains(&span.start) {
+        return None;
+    }
+    let bytes = &view[m.secret.clone()];
+    let decoded = (bytes != &hay[span.clone()]).then(|| bytes.into());
+    Some(RawMatch {
+        secret: span,
+        decoded,
+        ..m
+    })
+}
+
+/// Whether the secret at `start` is the tag of a marker that `redact`
+/// wrote (`[REDACTED:<rule>:<tag>]`): `password-assignment:1a2b…` reads
+/// as a name and its value, and a redacted copy must scan clean.
+fn in_marker(hay: &[u8], start: usize) -> bool {
+    let before = &hay[start.saturating_sub(80)..start];
+    let Some(rest) = before.strip_suffix(b":") else {
+        return false;
+    };
+    let id = rest
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || **b == b'-')
+        .count();
+    id > 0 && rest[..rest.len() - id].ends_with(b"[REDACTED:")
+}
+
+/// Adds matches found in decoded views to `out[first..]`. A decoded match
+/// replaces a raw match of its rule that it overlaps and covers (the raw
+/// one was cut at an escape, or holds the escapes). It adds nothing when
+/// a raw match of its rule reaches past it, when it is
+/// identical to a raw match, or when a raw match of another rule already
+/// holds its whole raw span, escapes included, and is of the same kind: a
+/// rule written for the escaped form (a PEM block with `\n` escapes)
+/// found it whole.
+fn merge_decoded(
+    hay: &[u8],
+    out: &mut Vec<RawMatch>,
+    first: usize,
+    found: Vec<RawMatch>,
+    kind: impl Fn(usize) -> crate::finding::Kind,
+) {
+    for d in found {
+        let known = out[first..].iter().any(|m| {
+            (m.rule == d.rule && m.secret == d.secret && m.decoded == d.decoded)
+                || (m.rule != d.rule
+                    && kind(m.rule) == kind(d.rule)
+                    && m.decoded.is_none()
+                    && m.secret.start <= d.secret.start
+                    && d.secret.end <= m.secret.end
+                    && decode::has_escape(&hay[m.secret.clone()]))
+        });
+        // A raw match of the rule that reaches past the decoded one holds
+        // more of the secret: decoding cut it (a `%26` became the `&` that
+        // ends a query value).
+        let longer = out[first..].iter().any(|m| {
+            m.rule == d.rule
+                && m.decoded.is_none()
+                && m.secret.start < d.secret.end
+                && d.secret.start < m.secret.end
+                && (m.secret.start < d.secret.start || d.secret.end < m.secret.end)
+        });
+        if known || longer {
+            continue;
+        }
+        let mut i = first;
+        while i < out.len() {
+            let m = &out[i];
+            let overlaps = m.secret.start < d.secret.end && d.secret.start < m.secret.end;
+            if m.rule == d.rule && overlaps {
+                out.swap_remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        out.push(d);
     }
 }
 
@@ -524,6 +775,39 @@ placeholder = false
         assert_eq!(found(&e, short.as_bytes()).len(), 1);
         let long = format!("x tok_{}\n", "q".repeat(60));
         assert_eq!(found(&e, long.as_bytes()), vec![]);
+    }
+
+    /// Issue 15: a match consumes the delimiter after its secret; the next
+    /// secret of a packed line needs that same byte in front of it.
+    #[test]
+    fn every_secret_of_a_packed_line_is_found() {
+        let e = engine(
+            r#"
+[[rule]]
+id = "kv"
+name = "Kv"
+kind = "password"
+confidence = "medium"
+keywords = ["PASS"]
+pattern = '(?:^|[\s;])[A-Z_]*PASS=([a-z]{6,})(?:[\s;]|$)'
+placeholder = false
+"#,
+        );
+        for n in 2..=5 {
+            let line: Vec<String> = (0..n)
+                .map(|i| {
+                    format!(
+                        "S{}_PASS=secret{}",
+                        "ABCDE".as_bytes()[i] as char,
+                        "q".repeat(i + 1)
+                    )
+                })
+                .collect();
+            for sep in [" ", ";"] {
+                let hay = line.join(sep);
+                assert_eq!(found(&e, hay.as_bytes()).len(), n, "{hay}");
+            }
+        }
     }
 
     #[test]

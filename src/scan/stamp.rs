@@ -35,8 +35,7 @@ fn pattern() -> &'static Regex {
                 // RFC 3164 syslog, at the line's start, then the host.
                 r"|^(?:<\d{1,3}>)?(?P<sm>[A-Z][a-z]{2}) (?P<sd>[ \d]\d) (?P<sh>\d{2}):(?P<smi>\d{2}):(?P<ss>\d{2}) (?P<host>[A-Za-z0-9][A-Za-z0-9._-]{0,253}) ",
             ))
-            // ok: a constant pattern, not input; every stamp unit test compiles it.
-            .expect("the timestamp pattern compiles")
+            .expect("the timestamp pattern compiles") // ok: a constant pattern, not input; every stamp unit test compiles it.
     })
 }
 

@@ -32,6 +32,9 @@ pub trait Visit {
     fn skip(&mut self, member: Option<&str>, why: &str);
     /// Something that could not be read completely.
     fn error(&mut self, member: Option<&str>, cause: &dyn std::fmt::Display);
+    /// Something worth knowing that changes nothing (a crafted archive's
+    /// hidden content, scanned anyway).
+    fn note(&mut self, _member: Option<&str>, _what: &dyn std::fmt::Display) {}
 }
 
 /// A failure already reported, which ends every layer at `depth` or deeper
@@ -123,12 +126,17 @@ impl Walker<'_> {
                     .text(member, &mut stream)
                     .map_err(|e| self.fail(e, member, depth))
             }
+            Sniff::Binary if self.budget.limits().binary_as_text => {
+                return self
+                    .visit
+                    .text(member, &mut stream)
+                    .map_err(|e| self.fail(e, member, depth))
+            }
             Sniff::Binary => {
                 if let Some(e) = stream.take_error() {
                     return Err(self.fail(e, member, depth));
                 }
-                self.visit
-                    .skip(member, "binary data (NUL byte in the first 8 KiB)");
+                self.visit.skip(member, BINARY);
                 return Ok(());
             }
             Sniff::Container(c) => c,
@@ -282,15 +290,20 @@ impl Walker<'_> {
     ) -> Result<(), Fault> {
         // Where the members the directory led to start, not to be read twice.
         let mut done = HashSet::new();
+        let mut spans = Vec::new();
+        let mut bounds = (0, 0);
         let broken = match zip::ZipArchive::new(&mut reader) {
             Err(e) => Some(format!(
                 "cannot read the central directory ({})",
                 zip_cause(&e)
             )),
-            Ok(mut archive) => self.zip_members(&mut archive, member, depth, &mut done)?,
+            Ok(mut archive) => {
+                bounds = (archive.offset(), archive.central_directory_start());
+                self.zip_members(&mut archive, member, depth, &mut done, &mut spans)?
+            }
         };
         let Some(why) = broken else {
-            return Ok(());
+            return self.zip_gaps(reader, member, depth, bounds, spans);
         };
         self.visit.error(
             member,
@@ -311,15 +324,41 @@ impl Walker<'_> {
         member: Option<&str>,
         depth: usize,
         done: &mut HashSet<u64>,
+        spans: &mut Vec<(u64, u64)>,
     ) -> Result<Option<String>, Fault> {
         for i in 0..archive.len() {
             let e = match archive.by_index(i) {
                 Ok(file) => {
                     done.insert(file.header_start());
-                    if file.is_dir() || file.is_symlink() {
+                    spans.push((
+                        file.header_start(),
+                        file.data_start().saturating_add(file.compressed_size()),
+                    ));
+                    let name = join(member, file.name());
+                    // A directory holds no data, a link only its target's
+                    // name; one that holds more (a crafted zip hiding a
+                    // member) is scanned, and said.
+                    let hidden = if file.is_dir() {
+                        file.size() > 0
+                    } else {
+                        file.is_symlink() && file.size() > LINK_MAX
+                    };
+                    if hidden {
+                        let what = if file.is_dir() {
+                            "directory"
+                        } else {
+                            "symbolic link"
+                        };
+                        self.visit.note(
+                            Some(&name),
+                            &format_args!(
+                                "zip: a {what} entry holding {} bytes: scanned",
+                                file.size()
+                            ),
+                        );
+                    } else if file.is_dir() || file.is_symlink() {
                         continue;
                     }
-                    let name = join(member, file.name());
                     let mut layer = Layer::new(
                         file,
                         depth + 1,
@@ -352,6 +391,75 @@ impl Walker<'_> {
         Ok(None)
     }
 
+    /// After a sound central directory: the bytes between the members it
+    /// lists and before the directory that it does not account for (more
+    /// than a data descriptor). A member hidden there (a local header the
+    /// directory leaves out) is read by its local headers; other data is
+    /// sniffed and scanned like a member. Either way a note says so.
+    fn zip_gaps<R: Read + Seek>(
+        &mut self,
+        mut reader: R,
+        member: Option<&str>,
+        depth: usize,
+        (start, end): (u64, u64),
+        mut spans: Vec<(u64, u64)>,
+    ) -> Result<(), Fault> {
+        /// A zip64 data descriptor with its signature.
+        const SLACK: u64 = 24;
+        spans.sort_unstable();
+        let mut gaps = Vec::new();
+        let mut at = start;
+        for (from, to) in spans.into_iter().chain([(end, end)]) {
+            if from > at.saturating_add(SLACK) && from <= end {
+                gaps.push((at, from));
+            }
+            at = at.max(to);
+        }
+        for (from, to) in gaps {
+            if reader.seek(SeekFrom::Start(from)).is_err() {
+                return Err(Fault { depth });
+            }
+            let mut head = [0u8; SLACK as usize + 4];
+            let n = (&mut reader)
+                .take(head.len() as u64)
+                .read(&mut head)
+                .unwrap_or(0);
+            let local = head[..n].windows(4).position(|w| w == b"PK\x03\x04");
+            let place = format!("bytes {from}..{to}");
+            let name = join(member, &format!("({place})"));
+            self.visit.note(
+                member,
+                &format_args!(
+                    "zip: {} bytes at {place} are not listed in the central directory{}: scanned",
+                    to - from,
+                    if local.is_some() {
+                        " (a hidden member)"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+            let from = from + local.unwrap_or(0) as u64;
+            if reader.seek(SeekFrom::Start(from)).is_err() {
+                return Err(Fault { depth });
+            }
+            let mut gap = (&mut reader).take(to - from);
+            if local.is_some() {
+                self.zip_local_headers(gap, member, depth, &HashSet::new())?;
+            } else {
+                let mut layer = Layer::new(
+                    &mut gap,
+                    depth + 1,
+                    Some(&name),
+                    Some(Container::Zip),
+                    Some(self.budget.clone()),
+                );
+                self.member(&mut layer, &name, depth)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Walks a zip front to back by its local headers (see `ziplocal`),
     /// skipping the members whose headers start at an offset in `done`.
     /// Stops quietly where the headers stop: the caller has reported the
@@ -372,7 +480,12 @@ impl Walker<'_> {
                 Err(e) => return Err(self.fail_as(e, member, depth, Container::Zip)),
             };
             let name = join(member, &header.name);
-            if header.is_dir() || done.contains(&at) {
+            let hidden = header.is_dir() && header.holds_data();
+            if hidden && !done.contains(&at) {
+                self.visit
+                    .note(Some(&name), &"zip: a directory entry holding data: scanned");
+            }
+            if (header.is_dir() && !hidden) || done.contains(&at) {
                 if header.skip(&mut r).is_err() {
                     return Ok(());
                 }
@@ -458,6 +571,13 @@ fn zip_cause(e: &ZipError) -> String {
         e => e.to_string(),
     }
 }
+
+/// Longest target a symbolic link member holds (PATH_MAX).
+const LINK_MAX: u64 = 4096;
+
+/// Why binary data is skipped, and how to scan it anyway.
+pub const BINARY: &str =
+    "binary data (a binary format, or many control bytes); -a scans it as text";
 
 /// `outer!inner` for a member of a nested archive.
 fn join(parent: Option<&str>, name: &str) -> String {

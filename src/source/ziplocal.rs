@@ -36,6 +36,11 @@ impl Header {
         self.name.ends_with('/')
     }
 
+    /// Whether the header announces data (a directory should hold none).
+    pub fn holds_data(&self) -> bool {
+        self.compressed > 0
+    }
+
     /// Whether the header says how long the data is.
     fn sized(&self) -> bool {
         !self.descriptor() || self.compressed > 0

@@ -9,6 +9,7 @@
 pub mod checksum;
 pub mod cookie_name;
 pub mod entropy;
+pub mod names;
 pub mod placeholder;
 pub mod structure;
 
@@ -61,6 +62,11 @@ pub enum Validator {
     /// A cookie whose name is in the session class and not a tracking,
     /// preference or CSRF cookie, with a random-looking value.
     SessionCookieName,
+    /// Rejects values logged under a name that says they are no secret
+    /// (`password_hash`, `csrf_token`, see [`names`]) and values that are
+    /// code; no judgement of the value's shape. For generic rules whose
+    /// values may be plain words (form passwords).
+    SecretName,
 }
 
 const NAMES: &[(Validator, &str)] = &[
@@ -80,6 +86,7 @@ const NAMES: &[(Validator, &str)] = &[
     (Validator::SignedToken, "signed-token"),
     (Validator::SignedCookie, "signed-cookie"),
     (Validator::SessionCookieName, "session-cookie-name"),
+    (Validator::SecretName, "secret-name"),
 ];
 
 impl Validator {
@@ -144,9 +151,13 @@ pub struct Pass {
 
 /// Runs every check of a rule on a candidate. `secret` is the capture group,
 /// `whole` the whole regex match (which contains `secret`).
-/// Returns `None` when the candidate is rejected.
+/// Returns `None` when the candidate is rejected. A vendor's documented
+/// sample credential is rejected by every rule.
 pub fn validate(checks: &Checks, secret: &[u8], whole: &[u8]) -> Option<Outcome> {
     if checks.placeholder && placeholder::is_placeholder(secret) {
+        return None;
+    }
+    if placeholder::is_documented(secret) {
         return None;
     }
     if let Some(min) = checks.min_entropy {
@@ -182,12 +193,30 @@ fn run(v: Validator, secret: &[u8], whole: &[u8]) -> Option<Pass> {
         Validator::UrlPassword => structure::url_password(secret, whole),
         Validator::Base64Bytes64 => structure::base64_bytes(secret, 64),
         Validator::Base64Bytes32 => structure::base64_bytes(secret, 32),
-        Validator::NotIdentifier => placeholder::not_identifier(secret),
+        Validator::NotIdentifier => {
+            placeholder::not_identifier(secret, names::class_of(whole, secret))
+        }
+        Validator::SecretName => secret_name(secret, whole),
         Validator::PemBody => structure::pem_body(secret),
         Validator::DiscordBot => structure::discord_bot(secret),
         Validator::SignedToken => structure::signed_token(secret),
         Validator::SignedCookie => structure::signed_cookie(secret),
         Validator::SessionCookieName => cookie_name::session_cookie(secret, whole),
+    }
+}
+
+/// See [`Validator::SecretName`].
+fn secret_name(secret: &[u8], whole: &[u8]) -> Option<Pass> {
+    let named_not_secret = names::class_of(whole, secret) == names::NameClass::NotSecret;
+    let v = placeholder::trim_value(secret);
+    (!named_not_secret && !placeholder::is_code(v)).then(Pass::default)
+}
+
+impl Validator {
+    /// Whether a rule listing this validator is a generic context rule,
+    /// which loses ties to a rule that knows the token's format.
+    pub fn generic(self) -> bool {
+        matches!(self, Validator::NotIdentifier | Validator::SecretName)
     }
 }
 

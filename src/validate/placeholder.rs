@@ -1,7 +1,9 @@
 //! Deny-lists for values that match a rule's shape but are not credentials:
 //! documentation examples, template variables, masked or redacted values
-//! ([`is_placeholder`]), and identifiers that look random but are not
-//! secrets ([`not_identifier`], in the `identifier` submodule).
+//! ([`is_placeholder`]), vendors' documented sample credentials
+//! ([`is_documented`]), identifiers that look random but are not secrets
+//! ([`not_identifier`], in the `identifier` submodule) and code
+//! ([`is_code`]).
 //!
 //! Every check here is applied to every rule by default, long base64 bodies
 //! (PEM keys, encrypted cookies) included, so each is chosen so that a real
@@ -9,8 +11,12 @@
 //! tokens carry on purpose (`test`, `fake`, `live`, `prod`, `demo`: Stripe's
 //! `sk_test_` keys are real keys) are never reasons to reject.
 
+mod code;
+mod documented;
 mod identifier;
 
+pub use code::is_code;
+pub use documented::{is_documented, Documented, DOCUMENTED, DOCUMENTED_JWT_PAYLOADS};
 pub use identifier::not_identifier;
 
 /// Values up to this length are treated as API-token-sized: in random data

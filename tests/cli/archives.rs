@@ -1158,3 +1158,122 @@ fn binary_member_is_skipped_with_a_note_and_the_rest_scanned() {
     run.expect_stderr_line(&["leaksweep: clean.tar!bin/tool: ", "skipped", "binary"]);
     run.expect_code(0);
 }
+
+/// `z` without the central directory entry of `name` (its local header
+/// and data stay where they are): a member only a local-header reader sees.
+fn zip_drop_directory_entry(z: &[u8], name: &str) -> Vec<u8> {
+    let cd = zip_directory_offset(z);
+    let eocd = z.len() - 22;
+    let mut out = z[..cd].to_vec();
+    let mut at = cd;
+    let mut kept = 0u16;
+    while at < eocd {
+        let u16_at = |i: usize| u16::from_le_bytes([z[i], z[i + 1]]) as usize;
+        let len = 46 + u16_at(at + 28) + u16_at(at + 30) + u16_at(at + 32);
+        if &z[at + 46..at + 46 + u16_at(at + 28)] != name.as_bytes() {
+            out.extend_from_slice(&z[at..at + len]);
+            kept += 1;
+        }
+        at += len;
+    }
+    let size = (out.len() - cd) as u32;
+    let mut end = z[eocd..].to_vec();
+    end[8..10].copy_from_slice(&kept.to_le_bytes());
+    end[10..12].copy_from_slice(&kept.to_le_bytes());
+    end[12..16].copy_from_slice(&size.to_le_bytes());
+    out.extend(end);
+    out
+}
+
+/// Issue 16 item 5: a crafted zip hides content from a reader that trusts
+/// its central directory: a "directory" holding data, a member the
+/// directory leaves out. Both are scanned, with a note.
+#[test]
+fn issue_16_crafted_zip_hides_nothing() {
+    let a = log_with("aws_access_key_id", 2, 2);
+    let c = log_with("github_pat_classic", 3, 1);
+    let env = Env::new();
+    // "x.log" renamed "xlog/" in the local header and the directory.
+    let mut z = zip(&[("a.log", &a.bytes), ("x.log", &c.bytes)]);
+    let spots: Vec<usize> = z
+        .windows(5)
+        .enumerate()
+        .filter(|(_, w)| w == b"x.log")
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(spots.len(), 2, "fixture bug: name twice");
+    for i in spots {
+        z[i..i + 5].copy_from_slice(b"xlog/");
+    }
+    env.write("dir.zip", &z);
+    let run = env.run(&jsonl(&["dir.zip"]));
+    let mut want = at("dir.zip", Some("a.log"), std::slice::from_ref(&a.want));
+    want.extend(at("dir.zip", Some("xlog/"), std::slice::from_ref(&c.want)));
+    run.check_same(&seen(&run), &want, "findings");
+    run.expect_stderr_line(&[
+        "leaksweep: dir.zip!xlog/: ",
+        "directory entry holding",
+        "scanned",
+    ]);
+    run.expect_code(1);
+
+    for method in [
+        zip::CompressionMethod::Stored,
+        zip::CompressionMethod::Deflated,
+    ] {
+        let z = zip_with(
+            &[
+                ("a.log", &a.bytes),
+                ("hidden.log", &c.bytes),
+                ("z.log", b"ok\n"),
+            ],
+            method,
+        );
+        let z = zip_drop_directory_entry(&z, "hidden.log");
+        env.write("hidden.zip", &z);
+        let run = env.run(&jsonl(&["hidden.zip"]));
+        let mut want = at("hidden.zip", Some("a.log"), std::slice::from_ref(&a.want));
+        want.extend(at(
+            "hidden.zip",
+            Some("hidden.log"),
+            std::slice::from_ref(&c.want),
+        ));
+        run.check_same(&seen(&run), &want, "findings");
+        run.expect_stderr_line(&[
+            "leaksweep: hidden.zip: ",
+            "not listed in the central directory (a hidden member)",
+        ]);
+        run.expect_code(1);
+    }
+}
+
+/// Issue 16 item 14: a log of one line repeated, compressed at about
+/// 10,900:1 (as zstd -3 does), is read to its end when it decodes to less
+/// than 1 GiB: the secret after 256 MiB of repetition is found.
+#[test]
+fn issue_16_a_repetitive_honest_log_is_read_past_256_mib() {
+    let line = b"2024-05-01T12:00:00Z INFO health check ok\n";
+    let filler: Vec<u8> = line.iter().copied().cycle().take(64 << 20).collect();
+    let frame = zstd(&filler);
+    let mut log = Vec::new();
+    for _ in 0..5 {
+        log.extend_from_slice(&frame);
+    }
+    let late = log_with("github_pat_classic", 2, 2);
+    log.extend(zstd(&late.bytes));
+    let ratio = (5u64 * (64 << 20)) / log.len() as u64;
+    assert!(ratio > 5000, "fixture bug: ratio {ratio}");
+    let env = Env::new();
+    env.write("health.log.zst", &log);
+    let run = env.run(&jsonl(&["--quiet", "health.log.zst"]));
+    let mut want = late.want.clone();
+    want.offset = want.offset.map(|o| o + 5 * (64 << 20));
+    want.line = want.line.map(|l| l + (5 * (64 << 20) / line.len()) as u64);
+    run.check_same(
+        &seen(&run),
+        &at("health.log.zst", None, &[want]),
+        "the late secret",
+    );
+    run.check_eq(run.stderr.clone(), String::new(), "no error");
+    run.expect_code(1);
+}

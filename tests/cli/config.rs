@@ -86,3 +86,73 @@ fn an_explicit_config_must_exist_and_be_right() {
     run.expect_code(2);
     run.expect_stderr_line(&["leaksweep: ", "missing.toml"]);
 }
+
+/// Issue 16 item 9: a config in the current directory is announced before
+/// the scan (even with -q), read only when the running user owns it and
+/// others cannot write it, and `--no-config` leaves it out.
+#[test]
+fn issue_16_current_directory_config_is_announced_and_must_be_ours() {
+    use std::os::unix::fs::PermissionsExt;
+    let tok = tokens::github_classic(&mut Rng::new(0x169), "ghp");
+    let env = Env::new();
+    env.write("evidence.log", line(&tok));
+    // Planted: allow everything.
+    let cfg = env.write("leaksweep.toml", "allow = ['.']\n");
+    let args = ["scan", "-q", "--format", "jsonl", "evidence.log"];
+
+    let run = env.run(&args);
+    run.expect_stderr_line(&["leaksweep: config leaksweep.toml: ", "allow 1"]);
+    run.check_eq(run.findings().len(), 0, "our own config applies");
+    run.expect_code(0);
+
+    let run = env.run(&[
+        "scan",
+        "-q",
+        "--no-config",
+        "--format",
+        "jsonl",
+        "evidence.log",
+    ]);
+    run.check_eq(run.findings().len(), 1, "--no-config ignores it");
+    run.check(!run.stderr.contains("config"), "and says nothing of it");
+    run.expect_code(1);
+
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    let run = env.run(&args);
+    run.expect_stderr_line(&[
+        "leaksweep.toml: config not read: writable by others",
+        "--config",
+    ]);
+    run.check_eq(
+        run.findings().len(),
+        1,
+        "a world-writable config is not applied",
+    );
+    run.expect_code(1);
+
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    // Another user's file (the tests run as root, as in CI).
+    std::os::unix::fs::chown(&cfg, Some(65534), Some(65534))
+        .expect("chown to nobody (run as root)");
+    let run = env.run(&args);
+    run.expect_stderr_line(&["leaksweep.toml: config not read: owned by uid 65534"]);
+    run.check_eq(
+        run.findings().len(),
+        1,
+        "another user's config is not applied",
+    );
+    run.expect_code(1);
+    // Named explicitly, it is the user's choice: read, and announced.
+    let run = env.run(&[
+        "scan",
+        "-q",
+        "--config",
+        "leaksweep.toml",
+        "--format",
+        "jsonl",
+        "evidence.log",
+    ]);
+    run.expect_stderr_line(&["leaksweep: config leaksweep.toml: "]);
+    run.check_eq(run.findings().len(), 0, "--config reads it");
+    run.expect_code(0);
+}

@@ -14,7 +14,7 @@
 #[path = "../../benches/corpus/mod.rs"]
 mod corpus;
 
-use crate::util::{Env, Finding, Rng, ALNUM, B64URL, DIGITS, HEX};
+use crate::util::{Env, Finding, Rng, ALNUM, B64, B64URL, DIGITS, HEX};
 
 const BYTES: u64 = 21_000_000;
 
@@ -278,4 +278,75 @@ fn cookie_and_signed_look_alikes(n: usize, seed: u64) -> String {
         out.push_str(&line);
     }
     out
+}
+
+/// Issue 14: names that say "not a secret" keep rejecting hex and UUIDs,
+/// and the new secret-bearing name classes (`*_SIGNING_KEY`, `APP_KEY`,
+/// `pwd=`, `Authorization: Token`, …) stay quiet on the clean lines real
+/// logs write under them: ids, digests, anti-forgery and paging tokens,
+/// password hashes, public keys, cache keys, placeholders, the shell's
+/// `PWD`, documentation samples and minified code.
+#[test]
+fn clean_lines_under_secret_looking_names_have_no_findings() {
+    let mut rng = Rng::new(20_241_402);
+    let mut hex = |n: usize| rng.string(HEX, n);
+    let mut text = String::new();
+    for i in 0..400 {
+        let (a, b, c, d) = (hex(32), hex(40), hex(64), hex(16));
+        let uuid = format!(
+            "{}-{}-4{}-a{}-{}",
+            &a[..8],
+            &a[8..12],
+            &a[13..16],
+            &a[17..20],
+            &a[20..]
+        );
+        let lines = [
+            format!(r#"{{"ts":"2024-05-14T09:12:{:02}Z","msg":"key rotated","api_key_id":"{uuid}","signing_key_id":"{b}","key_version":"{a}","kid":"{d}"}}"#, i % 60),
+            format!("203.0.113.{} - - [14/May/2024:09:12:44 +0000] \"GET /v2/items?page_token={c}&request_id={uuid} HTTP/1.1\" 200 {} \"-\" \"okhttp/4.12.0\" etag=\"{a}\"", i % 250, 100 + i),
+            format!("2024-05-14 09:12:44,{:03} DEBUG forms: csrf_token={uuid} X-CSRF-Token: {a} xsrf-token={b}", i % 1000),
+            format!(r#"{{"user_id":{i},"device_token":"{c}","platform":"ios","push_token_sha256":"{c}"}}"#),
+            format!(r#"{{"eventSource":"ec2.amazonaws.com","eventName":"RunInstances","requestParameters":{{"clientToken":"{uuid}","nextToken":"{c}"}},"requestID":"{uuid}"}}"#),
+            format!("{{'username': 'u{i}', 'password_hash': 'pbkdf2_sha256$600000${d}${c}', 'hashed_password': '{b}'}}"),
+            format!(r#"Parameters: {{"user"=>{{"email"=>"u{i}@acme.io", "password_digest"=>"{b}", "password"=>"[FILTERED]"}}}}"#),
+            format!(r#"Parameters: {{"authenticity_token"=>"{}", "commit"=>"Save"}}"#, rng_b64(&c)),
+            format!("POST /Account/Login body=__RequestVerificationToken=CfDJ8{}&csrfmiddlewaretoken={}&Email=u{i}%40acme.io", rng_b64(&b), &c[..32]),
+            format!("commit_sha={b} GIT_COMMIT={b} BUILD_SHA256={c} trace_id={a} span_id={d}"),
+            format!(r#"{{"public_key":"{}","cache_key":"v3:product:{i}:{b}","idempotency_key":"{uuid}"}}"#, rng_b64(&c)),
+            format!("PWD=/srv/app/releases/2024051409{:04} OLDPWD=/srv/app", i),
+            "JWT_SIGNING_KEY=changeme APP_KEY= LICENSE_KEY=${LICENSE_KEY} RAILS_MASTER_KEY=<master-key>".to_string(),
+            "2024-05-14 09:12:44 WARN auth: Authorization: Token expired, token_type=bearer, BEARER realm=\"api\"".to_string(),
+            "e.apiKey=o.apiKey,e.signingKey=t.options.signingKey,this.password=r[4]||n;password:function(a){return a}".to_string(),
+            "    'SIGNING_KEY': settings.SECRET_KEY, 'VERIFYING_KEY': settings.PUBLIC_KEY,".to_string(),
+            "+ curl https://api.stripe.com/v1/charges -u sk_test_4eC39HqLyjWDarjtT1zdp7dc: -d amount=2000".to_string(),
+            format!("> Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c x-request-id={uuid}"),
+            format!("SECRET_KEY=aaaa1111bbbb2222cccc3333dddd4444 X-API-Key: 11111111-2222-3333-4444-555555555555 secret_id={uuid}"),
+        ];
+        text.push_str(&lines[i % lines.len()]);
+        text.push('\n');
+    }
+    let env = Env::new();
+    env.write("names.log", &text);
+    let run = env.run(&["scan", "--format", "jsonl", "names.log"]);
+    let found = run.findings();
+    let list: Vec<String> = found
+        .iter()
+        .map(|f| format!("{} line {:?}: {}", f.rule, f.line, f.context))
+        .collect();
+    run.check_none(&list, "findings on clean lines under secret-looking names");
+    run.expect_code(0);
+}
+
+/// A base64 rendering of a hex string's bytes (a public key's shape).
+fn rng_b64(hex: &str) -> String {
+    let bytes: Vec<u8> = hex.bytes().collect();
+    bytes
+        .chunks(3)
+        .flat_map(|c| {
+            let n = c.iter().fold(0u32, |n, b| n << 8 | u32::from(*b)) << (8 * (3 - c.len()));
+            (0..4)
+                .rev()
+                .map(move |k| B64[(n >> (6 * k) & 63) as usize] as char)
+        })
+        .collect()
 }

@@ -651,3 +651,68 @@ fn hostile_captures_neither_crash_nor_leak() {
         "a JSON-lines log is text",
     );
 }
+
+/// Issue 16 item 3: harviewer keeps captures wrapped in a JSONP call; they
+/// are walked as HARs, their findings placed in the file's bytes.
+#[test]
+fn issue_16_jsonp_wrapped_har_is_walked() {
+    let s = secrets();
+    let env = Env::new();
+    for (name, wrapped) in [
+        ("inline.harp", format!("onInputData({});", capture(&s))),
+        (
+            "spaced.harp",
+            format!("\n harviewer.load (\n{}\n)\n", capture(&s)),
+        ),
+    ] {
+        let path = env.write(name, &wrapped);
+        let run = jsonl(&env, &path, true);
+        let found = run.findings();
+        run.check_same(&seen(&run, &found), &want(&s), name);
+        check_places(&run, wrapped.as_bytes(), &found);
+        run.check(!run.stderr.contains("not valid JSON"), "no error");
+        run.expect_code(1);
+    }
+    // A JSONP call never closed is a broken HAR (cut mid-write).
+    let cut = format!("onInputData({}", capture(&s));
+    let path = env.write("cut.harp", &cut);
+    let run = jsonl(&env, &path, false);
+    run.expect_stderr_line(&["cut.harp", "not valid JSON", "JSONP"]);
+    run.expect_code(2);
+}
+
+/// Issue 16 item 3: a HAR whose `log` is not an object gets the broken-HAR
+/// warning and exit status 2, and its text is still scanned; a Docker JSON
+/// log (whose `log` is a string) stays plain text.
+#[test]
+fn issue_16_har_log_that_is_not_an_object_is_a_broken_har() {
+    let tok = crate::tokens::github_classic(&mut crate::util::Rng::new(166), "ghp");
+    let env = Env::new();
+    let cases = [
+        (
+            "array.har",
+            format!(
+                r#"{{"log": [{{"version": "1.2", "entries": [{{"request": {{"url": "https://x.example/?access_token={tok}"}}}}]}}]}}"#
+            ),
+        ),
+        (
+            "null.har",
+            format!(r#"{{"log": null, "entries": [], "note": "access_token={tok}"}}"#),
+        ),
+    ];
+    for (name, text) in &cases {
+        let path = env.write(name, text);
+        let run = jsonl(&env, &path, false);
+        run.expect_stderr_line(&[name, "HAR is not valid JSON", "\"log\" is not an object"]);
+        run.check_eq(run.findings().len(), 1, "the secret, from the text scan");
+        run.expect_code(2);
+    }
+    let docker = format!(
+        "{{\"log\":\"GET /x?access_token={tok}\\n\",\"stream\":\"stdout\",\"time\":\"2024-05-01T12:00:00Z\"}}\n"
+    );
+    let path = env.write("container.log", &docker);
+    let run = jsonl(&env, &path, false);
+    run.check_eq(run.findings().len(), 1, "docker log scanned as text");
+    run.check_eq(run.stderr.contains("HAR"), false, "no HAR warning");
+    run.expect_code(1);
+}

@@ -75,7 +75,7 @@ fn devices_sockets_and_symlink_loops() {
 fn nul_bytes_and_invalid_utf8_around_a_secret() {
     let env = Env::new();
     let tok = tokens::github_classic(&mut Rng::new(8), "ghp");
-    // Text first (a NUL in the first 8 KiB makes a file binary), then a
+    // Text first, then a
     // line of NULs and invalid UTF-8 around the token.
     let mut bytes = "2024-05-01T12:00:00Z INFO warming up\n"
         .repeat(300)

@@ -17,7 +17,7 @@ use crate::archives::gzip;
 use crate::families::SEED;
 use crate::har::{capture, secrets};
 use crate::tokens;
-use crate::util::{sha256_hex, Env, Run};
+use crate::util::{hmac_sha256_hex, Env, Run};
 
 /// Every token family, one after another, between clean lines.
 fn log_text() -> String {
@@ -29,11 +29,15 @@ fn log_text() -> String {
     text
 }
 
-/// `input` as `redact` must write it: each finding of a scan (with raw
-/// secrets) replaced by `[REDACTED:<rule>:<fingerprint prefix>]`, its line
-/// breaks kept after the marker.
-fn expected(env: &Env, input: &Path) -> Vec<u8> {
-    let bytes = fs::read(input).expect("read input");
+/// The 8 hex digits a marker carries for `secret`: the start of its
+/// HMAC-SHA256 under the environment's marker key.
+pub fn tag(env: &Env, secret: &str) -> String {
+    hmac_sha256_hex(&env.marker_key(), secret.as_bytes())[..8].to_string()
+}
+
+/// The findings of a scan of `input` with raw secrets: (offset, secret,
+/// rule), in file order.
+fn raw_findings(env: &Env, input: &Path) -> Vec<(usize, String, String)> {
     let run = env.run(&[
         "scan".as_ref(),
         "--format".as_ref(),
@@ -53,18 +57,61 @@ fn expected(env: &Env, input: &Path) -> Vec<u8> {
         .collect();
     found.sort();
     run.check(!found.is_empty(), "the input has secrets");
+    found
+}
+
+/// `input` as `redact` must write it: each finding of a scan (with raw
+/// secrets) replaced by `[REDACTED:<rule>:<tag>]`, its line breaks kept
+/// after the marker.
+fn expected(env: &Env, input: &Path) -> Vec<u8> {
+    let bytes = fs::read(input).expect("read input");
     let mut out = Vec::new();
     let mut at = 0;
-    for (offset, secret, rule) in found {
+    for (offset, secret, rule) in raw_findings(env, input) {
         out.extend_from_slice(&bytes[at..offset]);
-        out.extend_from_slice(
-            format!("[REDACTED:{rule}:{}]", &sha256_hex(&secret)[..8]).as_bytes(),
-        );
+        out.extend_from_slice(format!("[REDACTED:{rule}:{}]", tag(env, &secret)).as_bytes());
         out.extend(std::iter::repeat_n(b'\n', secret.matches('\n').count()));
         at = offset + secret.len();
     }
     out.extend_from_slice(&bytes[at..]);
     out
+}
+
+/// The marker of `secret` fitted to its length, as the README says: the
+/// line breaks in place, the other bytes the first marker that fits of
+/// `[REDACTED:<rule>:<tag>]`, `[REDACTED:<tag>]`, `[REDACTED]`, padded
+/// with `*` (all `*` when none fits).
+pub fn fitted(env: &Env, rule: &str, secret: &str) -> Vec<u8> {
+    let room = secret.bytes().filter(|&b| b != b'\n').count();
+    let marker = [
+        format!("[REDACTED:{rule}:{}]", tag(env, secret)),
+        format!("[REDACTED:{}]", tag(env, secret)),
+        "[REDACTED]".to_string(),
+    ]
+    .into_iter()
+    .find(|m| m.len() <= room)
+    .unwrap_or_default();
+    let mut m = marker.bytes();
+    secret
+        .bytes()
+        .map(|b| {
+            if b == b'\n' {
+                b
+            } else {
+                m.next().unwrap_or(b'*')
+            }
+        })
+        .collect()
+}
+
+/// `input` as `redact --in-place` must leave plain text: every secret's
+/// bytes overwritten by its fitted marker, every other byte as it was.
+pub fn expected_in_place(env: &Env, input: &Path) -> Vec<u8> {
+    let mut bytes = fs::read(input).expect("read input");
+    for (offset, secret, rule) in raw_findings(env, input) {
+        bytes[offset..offset + secret.len()].copy_from_slice(&fitted(env, &rule, &secret));
+    }
+    bytes
 }
 
 fn redact(env: &Env, args: &[&str]) -> Run {
@@ -326,7 +373,7 @@ fn a_har_stays_a_har_with_only_secret_fields_changed() {
 fn in_place_keeps_permissions_and_owner_and_a_second_run_finds_nothing() {
     let env = Env::new();
     let path = env.write("app.log", log_text());
-    let want = expected(&env, &path);
+    let want = expected_in_place(&env, &path);
     fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).expect("chmod");
     let owner = (4321, 8765);
     let owned = std::os::unix::fs::chown(&path, Some(owner.0), Some(owner.1)).is_ok();
@@ -344,10 +391,12 @@ fn in_place_keeps_permissions_and_owner_and_a_second_run_finds_nothing() {
     if owned {
         run.check_eq((after.uid(), after.gid()), owner, "the foreign owner kept");
     }
-    run.check(
-        after.ino() != before.ino(),
-        "replaced by rename, not rewritten",
+    run.check_eq(
+        after.ino(),
+        before.ino(),
+        "plain text is rewritten on its own inode, not replaced",
     );
+    run.check_eq(after.len(), before.len(), "same length");
     redact(&env, &["--in-place", "app.log"]).expect_code(0);
     let names: Vec<String> = fs::read_dir(env.root())
         .expect("ls")
@@ -442,10 +491,10 @@ fn a_fixed_marker_and_a_clean_input() {
 }
 
 #[test]
-fn in_place_follows_a_symlink_and_refuses_a_file_with_other_names() {
+fn in_place_follows_a_symlink_and_refuses_to_replace_a_file_with_other_names() {
     let env = Env::new();
     let real = env.write("real/app.log", log_text());
-    let want = expected(&env, &real);
+    let want = expected_in_place(&env, &real);
     std::os::unix::fs::symlink(&real, env.path("app.log")).expect("symlink");
     let run = redact(&env, &["--in-place", "app.log"]);
     run.expect_code(1);
@@ -460,14 +509,26 @@ fn in_place_follows_a_symlink_and_refuses_a_file_with_other_names() {
         fs::read(&real).expect("target") == want,
         "its target is redacted",
     );
+    // Plain text is rewritten on its inode: every name sees the redaction.
     let linked = env.write("linked.log", log_text());
+    let want = expected_in_place(&env, &linked);
     fs::hard_link(&linked, env.path("other-name.log")).expect("hard link");
     let run = redact(&env, &["--in-place", "linked.log"]);
+    run.expect_code(1);
+    run.check(
+        fs::read(env.path("other-name.log")).expect("other name") == want,
+        "the other name is redacted too",
+    );
+    // A compressed file would be replaced: its other names would keep the
+    // secrets, so it is refused.
+    let gz = env.write("linked.log.gz", gzip(log_text().as_bytes()));
+    fs::hard_link(&gz, env.path("other-name.log.gz")).expect("hard link");
+    let run = redact(&env, &["--in-place", "linked.log.gz"]);
     run.expect_code(2);
-    run.expect_stderr_line(&["linked.log", "hard links"]);
+    run.expect_stderr_line(&["linked.log.gz", "hard links"]);
     run.check_eq(
-        fs::read_to_string(&linked).expect("input"),
-        log_text(),
+        fs::read(&gz).expect("input"),
+        gzip(log_text().as_bytes()),
         "untouched",
     );
 }

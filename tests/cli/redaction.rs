@@ -336,3 +336,36 @@ fn no_raw_secret_from_any_subcommand() {
     let (_, last) = &runs[0];
     last.check_none(&problems, "no secret from any subcommand");
 }
+
+/// A password's first letters narrow a guess far more than a random
+/// token's do, so a password finding shows none of them: not in `secret`,
+/// not in `context`, in no format.
+#[test]
+fn a_password_shows_no_character_of_itself() {
+    let env = Env::new();
+    let password = "Qv7mZ2xKp4Ww";
+    env.write(
+        "access.log",
+        format!(
+            "203.0.113.9 - - [14/May/2024:09:12:44 +0000] \"GET /cgi-bin/login.cgi?user=admin&password={password} HTTP/1.1\" 200 512 \"-\" \"curl/8.5.0\"\n"
+        ),
+    );
+    let run = env.run(&["scan", "--format", "jsonl", "access.log"]);
+    run.expect_code(1);
+    let found = run.findings();
+    run.check_eq(found.len(), 1, "one password finding");
+    run.check_eq(
+        found[0].secret.as_str(),
+        MARK,
+        "the secret shows only the mark",
+    );
+    run.check(
+        found[0].context.contains(&format!("password={MARK}")),
+        "the context shows only the mark where the password was",
+    );
+    let human = env.run(&["scan", "access.log"]);
+    human.check(
+        !human.stdout().contains("Qv7m"),
+        "no leading characters of the password in the human report",
+    );
+}

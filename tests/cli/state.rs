@@ -100,7 +100,18 @@ fn appended_lines_only_are_scanned_and_numbered_on() {
         vec![("app.log".into(), n + 3, 1)],
         "appended",
     );
-    run.expect_stderr_line(&["leaksweep: 1 inputs, 0.0 MB in "]);
+    // The appended bytes and a match's reach (64 KB for a JWT) before
+    // them, not the 2.8 MB file.
+    let read: Option<f64> = run
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("leaksweep: 1 inputs, "))
+        .and_then(|l| l.split(" MB").next())
+        .and_then(|mb| mb.parse().ok());
+    run.check(
+        read.is_some_and(|mb| mb <= 0.2),
+        format!("only the appended bytes and a reach before them were read: {read:?} MB"),
+    );
     run.expect_code(1);
 
     // A line being written when the run came is read again when whole; a
@@ -365,4 +376,113 @@ fn a_key_block_written_across_two_runs_is_found_whole() {
         "the whole key",
     );
     run.expect_code(1);
+}
+
+/// Issue 16 item 10: the lock file is never reached through a symbolic
+/// link, a state directory others can write is refused (unless sticky),
+/// and another user's state or lock file is refused.
+#[test]
+fn issue_16_state_and_lock_files_cannot_be_planted() {
+    use std::os::unix::fs::{chown, symlink, PermissionsExt};
+    let mode = |p: &std::path::Path, m: u32| {
+        fs::set_permissions(p, fs::Permissions::from_mode(m)).expect("chmod")
+    };
+    let t = tokens(1);
+    let env = Env::new();
+    env.write("app.log", line(&t[0]));
+    let scan = |state: &str| {
+        env.run(&[
+            "scan", "-q", "--format", "jsonl", "--state", state, "app.log",
+        ])
+    };
+
+    // A planted lock symlink: refused, its target not created.
+    let private = env.mkdir("private");
+    mode(&private, 0o700);
+    let target = env.path("nologin");
+    symlink(&target, env.path("private/st.lock")).expect("symlink");
+    let run = scan("private/st");
+    run.expect_stderr_line(&["private/st: cannot open its lock file: is a symbolic link"]);
+    run.check(!target.exists(), "the link's target was not created");
+    run.check_eq(run.stdout(), String::new(), "not scanned");
+    run.expect_code(2);
+    fs::remove_file(env.path("private/st.lock")).expect("rm");
+
+    // A directory anyone can write.
+    let open = env.mkdir("open");
+    mode(&open, 0o777);
+    let run = scan("open/st");
+    run.expect_stderr_line(&["open/st: its directory", "writable by other users"]);
+    run.expect_code(2);
+    run.check(
+        !env.path("open/st.lock").exists(),
+        "no lock file made there",
+    );
+
+    // Sticky (like /tmp): allowed while the files are the user's ...
+    let sticky = env.mkdir("sticky");
+    mode(&sticky, 0o1777);
+    let run = scan("sticky/st");
+    run.check_eq(
+        run.findings().len(),
+        1,
+        "scanned with a state in a sticky dir",
+    );
+    run.expect_code(1);
+    // ... refused once one is another user's (the tests run as root).
+    let me =
+        std::os::unix::fs::MetadataExt::uid(&fs::metadata(env.path("sticky/st")).expect("state"));
+    chown(env.path("sticky/st.lock"), Some(65534), Some(65534)).expect("chown (run as root)");
+    let run = scan("sticky/st");
+    run.expect_stderr_line(&["sticky/st: its lock file is owned by uid 65534"]);
+    run.expect_code(2);
+    chown(env.path("sticky/st.lock"), Some(me), None).expect("chown back");
+    chown(env.path("sticky/st"), Some(65534), Some(65534)).expect("chown");
+    let run = scan("sticky/st");
+    run.expect_stderr_line(&["sticky/st: cannot read it: is owned by uid 65534"]);
+    run.expect_code(2);
+}
+
+/// Issue 16 item 11: a file rewritten in place, with the same first 4 KiB
+/// and at least the same size, is read again from its start: the bytes
+/// before the last resume point are hashed too. Small (read) and large
+/// (mapped) files alike.
+#[test]
+fn issue_16_a_file_rewritten_in_place_is_read_again() {
+    use std::io::{Seek, SeekFrom};
+    let t = tokens(4);
+    for (name, clean) in [("small.log", 500), ("big.log", 4000)] {
+        let env = Env::new();
+        let before = CLEAN.repeat(100);
+        let text = format!("{before}{}{}", line(&t[0]), CLEAN.repeat(clean));
+        env.write(name, &text);
+        let run = cron(&env, &[name]);
+        run.check_eq(found(&run, &t), vec![(name.into(), 101, 0)], "first run");
+        // Rewritten in place by a job that writes the same header: same
+        // inode, same first 4 KiB, same size, new lines after the header.
+        let later = CLEAN.replace("12:00:01", "13:30:00");
+        let mut f = OpenOptions::new()
+            .write(true)
+            .open(env.path(name))
+            .expect("open");
+        f.seek(SeekFrom::Start(before.len() as u64)).expect("seek");
+        f.write_all(format!("{}{}", line(&t[1]), later.repeat(clean)).as_bytes())
+            .expect("rewrite");
+        drop(f);
+        let run = cron(&env, &[name]);
+        run.check_eq(
+            found(&run, &t),
+            vec![(name.into(), 101, 1)],
+            "the rewritten line",
+        );
+        run.expect_code(1);
+        // Appending only still resumes: nothing old again, the new found.
+        append(&env, name, &line(&t[2]));
+        let run = cron(&env, &[name]);
+        run.check_eq(
+            found(&run, &t),
+            vec![(name.into(), 102 + clean as u64, 2)],
+            "appended line",
+        );
+    }
 }

@@ -23,6 +23,9 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_leaksweep");
 /// so relative paths given to leaksweep come back verbatim in `path`.
 pub struct Env {
     dir: tempfile::TempDir,
+    /// `XDG_STATE_HOME` of every run (where `redact` keeps its marker
+    /// key), outside the scratch directory and never the real one.
+    state: tempfile::TempDir,
 }
 
 impl Default for Env {
@@ -38,7 +41,40 @@ impl Env {
                 .prefix("leaksweep-cli-")
                 .tempdir()
                 .expect("create temp dir"),
+            state: tempfile::Builder::new()
+                .prefix("leaksweep-state-")
+                .tempdir()
+                .expect("create state dir"),
         }
+    }
+
+    /// The `XDG_STATE_HOME` the runs see.
+    pub fn state_home(&self) -> &Path {
+        self.state.path()
+    }
+
+    /// The marker key `redact` uses in this environment: the one a run
+    /// created, else a fixed one written now (0600) for the runs to use.
+    pub fn marker_key(&self) -> [u8; 32] {
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = self.state.path().join("leaksweep/marker.key");
+        if !path.exists() {
+            fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .expect("write the marker key");
+            f.write_all(format!("{}\n", "5a".repeat(32)).as_bytes())
+                .expect("write the marker key");
+        }
+        let hex = fs::read_to_string(&path).expect("read the marker key");
+        let mut key = [0u8; 32];
+        for (i, k) in key.iter_mut().enumerate() {
+            *k = u8::from_str_radix(&hex.trim()[2 * i..2 * i + 2], 16).expect("hex key");
+        }
+        key
     }
 
     pub fn root(&self) -> &Path {
@@ -136,6 +172,8 @@ impl Env {
     fn configure<S: AsRef<OsStr>>(&self, cmd: &mut Command, args: &[S]) {
         cmd.args(args)
             .current_dir(self.root())
+            .env("XDG_STATE_HOME", self.state.path())
+            .env_remove("LEAKSWEEP_MARKER_KEY")
             .env_remove("NO_COLOR")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -580,5 +618,22 @@ pub const CLEAN_LINES: &[&str] = &[
 pub fn clean_lines(from: usize, n: usize) -> String {
     (from..from + n)
         .map(|i| CLEAN_LINES[i % CLEAN_LINES.len()])
+        .collect()
+}
+
+/// HMAC-SHA256 (RFC 2104) of `message` under `key`, lowercase hex.
+pub fn hmac_sha256_hex(key: &[u8; 32], message: &[u8]) -> String {
+    let mut k = [0u8; 64];
+    k[..32].copy_from_slice(key);
+    let inner = Sha256::new()
+        .chain_update(k.map(|b| b ^ 0x36))
+        .chain_update(message)
+        .finalize();
+    Sha256::new()
+        .chain_update(k.map(|b| b ^ 0x5c))
+        .chain_update(inner)
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
         .collect()
 }

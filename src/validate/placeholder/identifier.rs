@@ -4,8 +4,16 @@
 //! paths. Rules for specific token families do not need this check; a
 //! family whose tokens *are* UUIDs or hex (Heroku legacy keys, Twilio auth
 //! tokens) must have its own, context-specific rule.
+//!
+//! The name the value is logged under comes first ([`NameClass`]): under a
+//! secret-bearing name (`SECRET_KEY`, `X-API-Key`, `Bearer`) UUIDs, hex of
+//! any length, S3-style and ULID-shaped values are secrets like any other
+//! random value, as long as they look random; under a name that says
+//! "id" or "digest" nothing is a secret; otherwise the shape decides.
 
+use super::code::is_code;
 use super::trim_value;
+use crate::validate::names::NameClass;
 use crate::validate::Pass;
 
 /// Lengths of common hex digests and ids: 64-bit span/trace ids (16),
@@ -25,8 +33,27 @@ const ULID_MS: std::ops::RangeInclusive<u64> = 1_420_070_400_000..=4_102_444_800
 /// Longest single word the word rule treats as "not a secret".
 const MAX_WORD: usize = 15;
 
-/// Passes a generic-rule candidate unless it is shaped like an identifier
-/// (see the module docs); `None` rejects it.
+/// Shapes that are ids only when the name does not say "secret": a
+/// secret-bearing name accepts them.
+const ID_SHAPES: &[fn(&[u8]) -> bool] = &[is_uuid, is_hex_id, is_s3_request_id, is_ulid];
+
+/// Shapes that are never a secret, whatever the name.
+const NEVER_SECRET: &[fn(&[u8]) -> bool] = &[
+    is_tagged_digest,
+    is_aws_trace_id,
+    is_traceparent,
+    is_pod_name,
+    is_numeric,
+    is_timestamp,
+    is_path_or_url,
+    is_email,
+    is_semver,
+    is_words,
+];
+
+/// Passes a generic-rule candidate logged under a name of class `name`
+/// unless it is shaped like an identifier (see the module docs) or is
+/// code; `None` rejects it.
 ///
 /// Plain words are rejected too: one word of letters only, shorter than 16
 /// characters, in lower, UPPER, Title or camelCase (`authorization`,
@@ -36,27 +63,43 @@ const MAX_WORD: usize = 15;
 /// single-word passwords, so a weak password such as `hunter` is an
 /// accepted miss of the generic rules. Hyphenated words are kept, because
 /// that is how passphrases (`correct-horse-battery-staple`) are written.
-pub fn not_identifier(secret: &[u8]) -> Option<Pass> {
+pub fn not_identifier(secret: &[u8], name: NameClass) -> Option<Pass> {
     let v = trim_value(secret);
-    let checks: &[fn(&[u8]) -> bool] = &[
-        is_uuid,
-        is_hex_id,
-        is_aws_trace_id,
-        is_traceparent,
-        is_s3_request_id,
-        is_ulid,
-        is_pod_name,
-        is_numeric,
-        is_timestamp,
-        is_path_or_url,
-        is_email,
-        is_semver,
-        is_words,
-    ];
-    if v.is_empty() || checks.iter().any(|f| f(v)) {
+    if v.is_empty() || name == NameClass::NotSecret || is_code(v) {
         return None;
     }
-    Some(Pass::default())
+    if NEVER_SECRET.iter().any(|f| f(v)) {
+        return None;
+    }
+    match name {
+        NameClass::Secret if is_uuid(v) || v.iter().all(u8::is_ascii_hexdigit) => {
+            looks_random_hex(v).then(Pass::default)
+        }
+        NameClass::Secret => Some(Pass::default()),
+        _ if ID_SHAPES.iter().any(|f| f(v)) => None,
+        _ => Some(Pass::default()),
+    }
+}
+
+/// Whether a hex value (UUID dashes aside) looks drawn at random, for
+/// names that accept hex: its Shannon entropy is no more than ~4.5
+/// standard deviations under what random hex of its length shows
+/// (4 − 36/n bits: 2.875 for 32 chars), and at most a quarter of
+/// neighbouring characters repeat (random hex: 1 in 16). `aaaa1111bbbb…`
+/// and `deadbeefdeadbeef…` fail; one random 32-hex value in ~10⁴ does.
+fn looks_random_hex(v: &[u8]) -> bool {
+    let hex: Vec<u8> = v
+        .iter()
+        .filter(|b| **b != b'-')
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    let n = hex.len();
+    if n < 8 {
+        return false;
+    }
+    let repeats = hex.windows(2).filter(|w| w[0] == w[1]).count();
+    let floor = 4.0 - 36.0 / n as f64;
+    crate::validate::entropy::shannon(&hex) >= floor && repeats * 4 <= n
 }
 
 fn all_hex(v: &[u8]) -> bool {
@@ -78,16 +121,18 @@ fn is_uuid(v: &[u8]) -> bool {
         || (v.len() == 32 && all_hex(v))
 }
 
-/// A hex digest or id of a common length, optionally tagged `sha256:`.
+/// A hex digest or id of a common length.
 fn is_hex_id(v: &[u8]) -> bool {
-    let body = DIGEST_TAGS
-        .iter()
-        .find_map(|t| {
-            let rest = v.strip_prefix(t.as_bytes())?;
-            rest.strip_prefix(b":").or_else(|| rest.strip_prefix(b"="))
-        })
-        .unwrap_or(v);
-    HEX_ID_LENGTHS.contains(&body.len()) && all_hex(body)
+    HEX_ID_LENGTHS.contains(&v.len()) && all_hex(v)
+}
+
+/// A digest that says so: `sha256:<hex>`, `sha256=<hex>`, any hex length.
+fn is_tagged_digest(v: &[u8]) -> bool {
+    DIGEST_TAGS.iter().any(|t| {
+        v.strip_prefix(t.as_bytes())
+            .and_then(|rest| rest.strip_prefix(b":").or_else(|| rest.strip_prefix(b"=")))
+            .is_some_and(|body| body.len() >= 16 && all_hex(body))
+    })
 }
 
 /// `[Root=]1-<8 hex>-<24 hex>[;Parent=…;Sampled=…]` (X-Amzn-Trace-Id).
@@ -289,7 +334,7 @@ mod tests {
     use super::*;
 
     fn rejected(s: &str) -> bool {
-        not_identifier(s.as_bytes()).is_none()
+        not_identifier(s.as_bytes(), NameClass::Neutral).is_none()
     }
 
     #[test]
@@ -440,9 +485,79 @@ mod tests {
             "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
             "4eC39HqLyjWDarjtT1zdp7dc",
         ] {
-            assert_eq!(not_identifier(v.as_bytes()), Some(Pass::default()), "{v}");
+            assert_eq!(
+                not_identifier(v.as_bytes(), NameClass::Neutral),
+                Some(Pass::default()),
+                "{v}"
+            );
         }
         assert!(rejected(""));
         assert!(rejected("  "));
+    }
+
+    fn passes_named(v: &str, name: NameClass) -> bool {
+        not_identifier(v.as_bytes(), name).is_some()
+    }
+
+    #[test]
+    fn secret_names_accept_hex_uuids_and_id_shapes() {
+        use crate::validate::sample::{random_from, HEX};
+        for seed in 1..200 {
+            for n in [16, 24, 32, 40, 48, 64, 96, 128] {
+                let v = String::from_utf8(random_from(HEX, n, seed)).expect("ascii");
+                if n >= 32 {
+                    assert!(passes_named(&v, NameClass::Secret), "{v}");
+                }
+                assert!(
+                    !passes_named(&v, NameClass::Neutral) || n == 24 || n == 48,
+                    "{v}"
+                );
+            }
+        }
+        for v in [
+            "98f106a7-4f83-4e52-a161-622be56f4a4b",
+            "c3865f7b-fd93-4aeb-acd6-8f937941ad87",
+            "Q9FN7YS6Y1WQX4DA",
+            "01HX5ZZKBKACTAV9WEVGEMMVRZ",
+            "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318",
+        ] {
+            assert!(passes_named(v, NameClass::Secret), "{v}");
+            assert!(
+                !passes_named(v, NameClass::Neutral) || v.starts_with("0x"),
+                "{v}"
+            );
+        }
+    }
+
+    #[test]
+    fn secret_names_still_reject_filler_words_paths_and_tagged_digests() {
+        for v in [
+            "aaaa1111bbbb2222cccc3333dddd4444",
+            "aa11bb22cc33dd44ee55ff66aa77bb88",
+            "deadbeefdeadbeefcafebabecafebabe",
+            "11111111-2222-3333-4444-555555555555",
+            "required",
+            "/run/secrets/client_secret",
+            "https://vault.internal/v1/secret",
+            "1716212345",
+            "2024-05-01T12:34:56Z",
+            "sha256:3b8a41e5c24cbba2ee3ff61a1e0a5e6a7c8d9e0f1a2b3c4d5e6f708192a3b4c5",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "o.apiKey",
+            "r[4]||n",
+        ] {
+            assert!(!passes_named(v, NameClass::Secret), "{v}");
+        }
+    }
+
+    #[test]
+    fn names_that_say_not_a_secret_reject_everything() {
+        for v in [
+            "123e4567-e89b-12d3-a456-426614174000",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq8Lm2Nv7R",
+            "Kq8Lm2Nv7Rt1Yp5Xw3KdZb9a",
+        ] {
+            assert!(!passes_named(v, NameClass::NotSecret), "{v}");
+        }
     }
 }
