@@ -49,6 +49,8 @@ mod redaction;
 mod rules;
 #[path = "cli/scan.rs"]
 mod scan;
+#[path = "cli/signed.rs"]
+mod signed;
 #[path = "cli/silent.rs"]
 mod silent;
 #[path = "cli/state.rs"]

@@ -7,6 +7,7 @@
 //! setting the confidence and an expiry that the token itself states.
 
 pub mod checksum;
+pub mod cookie_name;
 pub mod entropy;
 pub mod names;
 pub mod placeholder;
@@ -52,6 +53,15 @@ pub enum Validator {
     PemBody,
     /// Discord bot token: first part is base64 of a numeric snowflake id.
     DiscordBot,
+    /// itsdangerous, Django `signing.dumps` or Rails `MessageVerifier`
+    /// token outside a cookie, by structure; expiry only where it says.
+    SignedToken,
+    /// The same formats (and Rails encrypted values) as a cookie value of
+    /// any name; expiry from the framework's default session lifetime.
+    SignedCookie,
+    /// A cookie whose name is in the session class and not a tracking,
+    /// preference or CSRF cookie, with a random-looking value.
+    SessionCookieName,
     /// Rejects values logged under a name that says they are no secret
     /// (`password_hash`, `csrf_token`, see [`names`]) and values that are
     /// code; no judgement of the value's shape. For generic rules whose
@@ -73,6 +83,9 @@ const NAMES: &[(Validator, &str)] = &[
     (Validator::NotIdentifier, "not-identifier"),
     (Validator::PemBody, "pem-body"),
     (Validator::DiscordBot, "discord-bot"),
+    (Validator::SignedToken, "signed-token"),
+    (Validator::SignedCookie, "signed-cookie"),
+    (Validator::SessionCookieName, "session-cookie-name"),
     (Validator::SecretName, "secret-name"),
 ];
 
@@ -186,6 +199,9 @@ fn run(v: Validator, secret: &[u8], whole: &[u8]) -> Option<Pass> {
         Validator::SecretName => secret_name(secret, whole),
         Validator::PemBody => structure::pem_body(secret),
         Validator::DiscordBot => structure::discord_bot(secret),
+        Validator::SignedToken => structure::signed_token(secret),
+        Validator::SignedCookie => structure::signed_cookie(secret),
+        Validator::SessionCookieName => cookie_name::session_cookie(secret, whole),
     }
 }
 

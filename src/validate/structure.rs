@@ -1,7 +1,8 @@
 //! Structure decoders: a candidate passes only when it decodes the way the
 //! real token format does (JWT header and claims, HTTP Basic credentials,
 //! URL userinfo, raw base64 keys, Discord ids). Signed session cookies live
-//! in `cookies`, PEM private keys in `pem`.
+//! in `cookies`, signed tokens found anywhere in `signed`, PEM private keys
+//! in `pem`.
 //!
 //! Decoding is strict where real encoders are: base64 must be canonical
 //! (no stray trailing bits), because every real encoder writes it so, and a
@@ -10,10 +11,12 @@
 
 mod cookies;
 mod pem;
+mod signed;
 mod url;
 
 pub use cookies::{django_signed, express_signed, itsdangerous, rails_session};
 pub use pem::pem_body;
+pub use signed::{signed_cookie, signed_token};
 pub use url::url_password;
 
 use std::borrow::Cow;

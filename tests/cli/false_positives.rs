@@ -5,12 +5,16 @@
 //! `AKIAIOSFODNN7EXAMPLE`): quiet on over 20 MB of clean logs (no finding
 //! of high or medium confidence), and complete on the same noise with
 //! planted credentials (each found at the line, column and offset the
-//! generator's manifest records, and nothing found elsewhere).
+//! generator's manifest records, and nothing found elsewhere). The clean
+//! run also reads [`cookie_and_signed_look_alikes`]: Cookie / Set-Cookie
+//! lines full of tracking, consent, preference and CSRF cookies, and the
+//! base64 JSON cursors, dotted versions, colon times and `--` digests that
+//! look like signed tokens (issue 14).
 
 #[path = "../../benches/corpus/mod.rs"]
 mod corpus;
 
-use crate::util::{Env, Finding, Rng, B64, HEX};
+use crate::util::{Env, Finding, Rng, ALNUM, B64, B64URL, DIGITS, HEX};
 
 const BYTES: u64 = 21_000_000;
 
@@ -25,6 +29,10 @@ fn clean_corpus_has_no_high_or_medium_findings() {
         manifest.total_bytes
     );
     assert!(manifest.secrets.is_empty(), "a clean corpus plants nothing");
+    env.write(
+        "corpus/web/cookies.log",
+        cookie_and_signed_look_alikes(20_000, 20_240_514),
+    );
     let run = env.run(&["scan", "--format", "jsonl", "corpus"]);
     let found = run.findings();
     let low = found.iter().filter(|f| f.confidence == "low").count();
@@ -147,6 +155,129 @@ fn planted_secrets_are_found_where_the_manifest_says() {
         found.len()
     );
     run.check_none(&problems, "planted secrets");
+}
+
+/// `n` clean lines (issue 14): access, proxy and JSON logs whose cookies
+/// are trackers, consent, preferences, CSRF tokens and session-named
+/// cookies without a random value, plus base64url JSON cursors starting
+/// with the signed-token anchors (`eyJ1`, `eyJz`, `eyJw` …), dotted
+/// version and file names, colon-separated times and `--` separated
+/// digests, reset and confirmation pages without a token, none of which
+/// is a credential.
+fn cookie_and_signed_look_alikes(n: usize, seed: u64) -> String {
+    let mut rng = Rng::new(seed);
+    let mut out = String::new();
+    let b64 =
+        |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b);
+    for i in 0..n {
+        let ip = format!("203.0.113.{}", 1 + rng.below(254));
+        let ts = 1_715_677_964 + i as u64;
+        let uuid = {
+            let h = rng.string(HEX, 32);
+            format!(
+                "{}-{}-4{}-a{}-{}",
+                &h[..8],
+                &h[8..12],
+                &h[13..16],
+                &h[17..20],
+                &h[20..]
+            )
+        };
+        let ga = format!("GA1.2.{}.{ts}", rng.string(DIGITS, 10));
+        let hj = b64(format!(r#"{{"id":"{uuid}","created":{ts}101,"existing":true}}"#).as_bytes());
+        let cookies = [
+            format!("_ga={ga}"),
+            format!("_ga_{}=GS1.1.{ts}.3.1.{ts}.0.0.0", rng.string(b"ABCDEFGHJKLMNPQRSTUVWXYZ0123456789", 10)),
+            format!("_gid=GA1.2.{}.{ts}", rng.string(DIGITS, 9)),
+            format!("_fbp=fb.1.{ts}101.{}", rng.string(DIGITS, 10)),
+            format!("_gcl_au=1.1.{}.{ts}", rng.string(DIGITS, 10)),
+            format!("NID=511={}", rng.string(B64URL, 150)),
+            format!("ajs_anonymous_id=%22{uuid}%22"),
+            format!("ajs_user_id={}", rng.string(DIGITS, 6)),
+            format!("AMP_{}={}", rng.string(HEX, 10), b64(format!(r#"{{"deviceId":"{uuid}","sessionId":{ts}101}}"#).as_bytes())),
+            "AMP_TOKEN=%24NOT_FOUND".to_string(),
+            format!("_hjSessionUser_{}={hj}", rng.string(DIGITS, 7)),
+            format!("_hjSession_{}={hj}", rng.string(DIGITS, 7)),
+            format!("ai_session={}|{ts}101|{ts}202", rng.string(ALNUM, 16)),
+            format!("ai_user={}|2024-05-14T09:12:44.101Z", rng.string(ALNUM, 20)),
+            format!("__stripe_mid={uuid}{}", rng.string(HEX, 6)),
+            format!("__stripe_sid={uuid}{}", rng.string(HEX, 6)),
+            format!("_uetsid={}", rng.string(HEX, 32)),
+            format!("_uetvid={}", rng.string(HEX, 32)),
+            format!("_pin_unauth=dWlkPU{}", rng.string(B64URL, 40)),
+            format!("XSRF-TOKEN=eyJpdiI6{}%3D", rng.string(ALNUM, 180)),
+            format!("csrftoken={}", rng.string(ALNUM, 32)),
+            format!("_csrf_token={}", rng.string(B64URL, 43)),
+            format!("OptanonConsent=isGpcEnabled=0&datestamp=Tue+May+14+2024+09%3A12%3A44+GMT%2B0000&version=202401.1.0&consentId={uuid}"),
+            "OptanonAlertBoxClosed=2024-05-14T09:12:44.101Z".to_string(),
+            "cookieconsent_status=dismiss".to_string(),
+            "lang=en-US".to_string(),
+            "theme=dark".to_string(),
+            "sidebar_state=collapsed".to_string(),
+            format!("session_start={ts}101"),
+            "session_depth=3".to_string(),
+            "auth_redirect=%2Faccount%2Forders%3Fpage%3D2".to_string(),
+            "auth0.is.authenticated=true".to_string(),
+            format!("sessionid_hint=user-{}", rng.string(DIGITS, 5)),
+            format!("build=2024.05.{}.{}", 10 + rng.below(20), rng.string(DIGITS, 4)),
+        ];
+        let mut jar: Vec<&str> = Vec::new();
+        for _ in 0..3 + rng.below(8) {
+            let c = &cookies[rng.below(cookies.len())];
+            if !jar.contains(&c.as_str()) {
+                jar.push(c);
+            }
+        }
+        let jar = jar.join("; ");
+        let keys = [
+            "user", "sort", "page", "type", "_k", "last_id", "rank", "cursor", "until", "scope",
+        ];
+        let key = keys[rng.below(keys.len())];
+        let cursor = b64(format!(r#"{{"{key}":{},"ts":{ts}}}"#, rng.below(99_999)).as_bytes());
+        let line = match rng.below(9) {
+            0 | 1 => format!(
+                "{ip} - - [14/May/2024:09:12:44 +0000] \"GET /products/{} HTTP/1.1\" 200 {} \"-\" \"Mozilla/5.0\" cookie=\"{jar}\"\n",
+                rng.below(999_999),
+                rng.below(90_000)
+            ),
+            2 => format!("< Set-Cookie: {}; Path=/; Max-Age=31536000; SameSite=Lax\n", cookies[rng.below(cookies.len())]),
+            3 => format!(
+                "{{\"ts\":\"2024-05-14T09:12:44.101Z\",\"level\":\"debug\",\"msg\":\"request\",\"headers\":{{\"cookie\":\"{jar}\"}},\"next\":\"{cursor}\"}}\n"
+            ),
+            4 => format!(
+                "{ip} - - [14/May/2024:09:12:44 +0000] \"GET /api/v2/feed?cursor={cursor}&limit=50 HTTP/1.1\" 200 {} \"-\" \"okhttp/4.12.0\"\n",
+                rng.below(9_000)
+            ),
+            5 => format!(
+                "2024-05-14T09:12:44Z INFO export: wrote /exports/{cursor}.csv and report.v2.{}.{}.pdf at 09:12:{:02} (git v2.14.3-{}-g{})\n",
+                rng.below(30),
+                rng.below(9),
+                rng.below(60),
+                rng.below(99),
+                rng.string(HEX, 7)
+            ),
+            6 => format!(
+                "Started GET \"/assets/application-{}.css\" for {ip} -- cache {}--{} hit\n",
+                rng.string(HEX, 64),
+                rng.string(HEX, 8),
+                rng.string(HEX, 40)
+            ),
+            7 => format!(
+                "{ip} - - [14/May/2024:09:12:44 +0000] \"GET /{} HTTP/1.1\" 200 {} \"-\" \"Mozilla/5.0\" upstream: connection reset by peer\n",
+                [
+                    "reset-password/done".to_string(),
+                    format!("confirm/step.{}.of.3", 1 + rng.below(3)),
+                    format!("password/reset?email=user{}%40example.org", rng.below(999)),
+                    format!("confirm-email/sent?next=%2Faccount%2F{}", rng.below(999)),
+                    format!("reset/{cursor}.json"),
+                ][rng.below(5)],
+                rng.below(9_000)
+            ),
+            _ => format!("> Cookie: {jar}\n"),
+        };
+        out.push_str(&line);
+    }
+    out
 }
 
 /// Issue 14: names that say "not a secret" keep rejecting hex and UUIDs,

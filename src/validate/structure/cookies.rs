@@ -8,19 +8,19 @@ use super::{b64std, b64url, inflate, is_b64std_char, json_object, percent_decode
 
 /// 2011-01-01T00:00:00Z: the epoch of itsdangerous < 1.0 timestamps, and
 /// the earliest plausible time for one.
-const ITSDANGEROUS_EPOCH: i64 = 1_293_840_000;
+pub(super) const ITSDANGEROUS_EPOCH: i64 = 1_293_840_000;
 /// 2005-01-01T00:00:00Z: before Django's first release.
-const DJANGO_EARLIEST: i64 = 1_104_537_600;
+pub(super) const DJANGO_EARLIEST: i64 = 1_104_537_600;
 /// 2100-01-01T00:00:00Z: the latest plausible signing time.
-const LATEST: i64 = 4_102_444_800;
+pub(super) const LATEST: i64 = 4_102_444_800;
 /// Flask's default `PERMANENT_SESSION_LIFETIME`: 31 days.
-const FLASK_LIFETIME: i64 = 31 * 86_400;
+pub(super) const FLASK_LIFETIME: i64 = 31 * 86_400;
 /// Django's default `SESSION_COOKIE_AGE`: 2 weeks.
-const DJANGO_LIFETIME: i64 = 1_209_600;
+pub(super) const DJANGO_LIFETIME: i64 = 1_209_600;
 
 /// Base64url signature lengths without padding: HMAC-SHA1 (20 bytes → 27
 /// chars) and HMAC-SHA256 (32 bytes → 43 chars).
-fn signature_ok(sig: &[u8]) -> bool {
+pub(super) fn signature_ok(sig: &[u8]) -> bool {
     matches!(sig.len(), 27 | 43) && b64url(sig).is_some()
 }
 
@@ -58,7 +58,7 @@ pub fn itsdangerous(secret: &[u8]) -> Option<Pass> {
 }
 
 /// The signing time in Unix seconds, from either timestamp epoch.
-fn itsdangerous_time(ts: &[u8]) -> Option<i64> {
+pub(super) fn itsdangerous_time(ts: &[u8]) -> Option<i64> {
     let raw = b64url(ts)?;
     if raw.is_empty() || raw.len() > 8 {
         return None;
@@ -104,7 +104,7 @@ pub fn django_signed(secret: &[u8]) -> Option<Pass> {
 }
 
 /// Decodes Django's base62 (`0-9A-Za-z`, digits first); at most 10 chars.
-fn base62(s: &[u8]) -> Option<i64> {
+pub(super) fn base62(s: &[u8]) -> Option<i64> {
     if s.is_empty() || s.len() > 10 {
         return None;
     }
@@ -159,7 +159,7 @@ pub fn rails_session(secret: &[u8]) -> Option<Pass> {
     ok.then(Pass::default)
 }
 
-fn split_on<'a>(s: &'a [u8], sep: &[u8]) -> Vec<&'a [u8]> {
+pub(super) fn split_on<'a>(s: &'a [u8], sep: &[u8]) -> Vec<&'a [u8]> {
     let mut parts = Vec::new();
     let mut start = 0;
     let mut i = 0;
