@@ -94,6 +94,15 @@ pub fn has_escape(raw: &[u8]) -> bool {
         || memchr::memchr(0x1b, raw).is_some()
 }
 
+/// Whether `raw` holds an escape that changes what a rule sees: any but a
+/// lone `\"`, which JSON logs are full of and the rules read through
+/// (`\\?["']`). A `\\\"` (JSON in a JSON string) still counts, by its `\\`.
+pub fn needs_view(raw: &[u8]) -> bool {
+    memchr::memchr3_iter(b'\\', b'%', b'&', raw)
+        .any(|i| raw.get(i..i + 2) != Some(b"\\\"") && escape_at(raw, i).is_some())
+        || memchr::memchr(0x1b, raw).is_some()
+}
+
 /// The decoded view of `raw`: escapes undone round after round (at most
 /// [`DEPTH`]), then, when `base64`, base64 runs that hold text decoded and
 /// one more round for escapes inside them. `None` when nothing changed, or

@@ -475,7 +475,7 @@ impl Views {
             true => self.checked.start..self.checked.end.max(line.end),
             false => line.clone(),
         };
-        let escape = fresh.start < fresh.end && decode::has_escape(&hay[fresh]);
+        let escape = fresh.start < fresh.end && decode::needs_view(&hay[fresh]);
         let base64 = !escape && end >= self.base64_to && {
             let (follows, to) = base64_follows(&hay[end..line.end]);
             self.base64_to = end + to;
