@@ -457,6 +457,13 @@ impl Views {
         if rules.iter().any(|&r| engine.rules[r].spec.multiline) {
             self.note_pem(hay, edges.line_start, start);
         }
+        // Only the stretch the hit's rules search can hold what they
+        // would find: escapes elsewhere on a long line (a Referer's `%2F`,
+        // a JSON field further on) need no decoding.
+        let (before, after) = rules.iter().fold((0, 0), |(b, a), &r| {
+            (b.max(engine.rules[r].before), a.max(engine.rules[r].window))
+        });
+        let reach = start.saturating_sub(before).max(line.start)..(end + after).min(line.end);
         let kept = self
             .stretches
             .last()
@@ -466,24 +473,26 @@ impl Views {
         }
         // Only text past what was checked is new; an escape is at most 12
         // bytes (`\ud83d\ude00`), so the check starts that far back.
-        let joined = self.checked.start <= line.start && line.start <= self.checked.end;
+        let joined = self.checked.start <= reach.start && reach.start <= self.checked.end;
         let fresh = match joined {
-            true => self.checked.end.saturating_sub(12).max(line.start)..line.end,
-            false => line.clone(),
+            true => self.checked.end.saturating_sub(12).max(reach.start)..reach.end,
+            false => reach.clone(),
         };
         self.checked = match joined {
-            true => self.checked.start..self.checked.end.max(line.end),
-            false => line.clone(),
+            true => self.checked.start..self.checked.end.max(reach.end),
+            false => reach.clone(),
         };
         let escape = fresh.start < fresh.end && decode::needs_view(&hay[fresh]);
         let base64 = !escape && end >= self.base64_to && {
-            let (follows, to) = base64_follows(&hay[end..line.end]);
+            let (follows, to) = base64_follows(&hay[end..reach.end.max(end)]);
             self.base64_to = end + to;
             follows
         };
         if !escape && !base64 {
             return;
         }
+        // The view is of the whole line: rules anchored at a line start or
+        // a delimiter read it as the raw scan did.
         match self.stretches.last_mut() {
             Some(last) if line.start <= last.end => last.end = last.end.max(line.end),
             _ => self.stretches.push(line),
