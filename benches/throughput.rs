@@ -209,10 +209,7 @@ fn run() -> io::Result<i32> {
     println!();
 
     let tools = build_tools(&cfg, &scanned, &out_dir, &files)?;
-    let mut outcomes = Vec::new();
-    for tool in &tools {
-        outcomes.push(bench_tool(tool, cfg.runs, cfg.limit)?);
-    }
+    let outcomes = bench_tools(&tools, cfg.runs, cfg.limit)?;
 
     println!();
     print_table(&outcomes, manifest.total_bytes);
@@ -822,37 +819,44 @@ fn measure(tool: &Tool, limit: Duration) -> io::Result<Measure> {
     })
 }
 
-fn bench_tool(tool: &Tool, runs: usize, limit: Duration) -> io::Result<Outcome> {
-    let mut ms = Vec::new();
+/// Runs the tools in turn, round after round: on a shared machine the load
+/// drifts, and taking each tool's runs back to back would hand the drift
+/// to one of them. A tool killed at the time limit runs no more.
+fn bench_tools(tools: &[Tool], runs: usize, limit: Duration) -> io::Result<Vec<Outcome>> {
+    let mut outcomes: Vec<Outcome> = tools
+        .iter()
+        .map(|t| Outcome {
+            label: t.label.clone(),
+            runs: Vec::new(),
+            stdout: t.stdout.clone(),
+            stderr: t.stderr.clone(),
+        })
+        .collect();
     for i in 0..runs {
-        let m = measure(tool, limit)?;
-        eprintln!(
-            "  {:<30} run {}/{}: {:>8.3} s, cpu {:>8.3} s, rss {:>8.1} MiB, exit {}{}",
-            tool.label,
-            i + 1,
-            runs,
-            m.wall.as_secs_f64(),
-            m.cpu.as_secs_f64(),
-            m.maxrss_kib as f64 / 1024.0,
-            m.exit,
-            if m.timed_out {
-                " (killed at the time limit; no more runs)"
-            } else {
-                ""
+        for (tool, outcome) in tools.iter().zip(&mut outcomes) {
+            if outcome.runs.last().is_some_and(|m| m.timed_out) {
+                continue;
             }
-        );
-        let stop = m.timed_out;
-        ms.push(m);
-        if stop {
-            break;
+            let m = measure(tool, limit)?;
+            eprintln!(
+                "  {:<30} run {}/{}: {:>8.3} s, cpu {:>8.3} s, rss {:>8.1} MiB, exit {}{}",
+                tool.label,
+                i + 1,
+                runs,
+                m.wall.as_secs_f64(),
+                m.cpu.as_secs_f64(),
+                m.maxrss_kib as f64 / 1024.0,
+                m.exit,
+                if m.timed_out {
+                    " (killed at the time limit; no more runs)"
+                } else {
+                    ""
+                }
+            );
+            outcome.runs.push(m);
         }
     }
-    Ok(Outcome {
-        label: tool.label.clone(),
-        runs: ms,
-        stdout: tool.stdout.clone(),
-        stderr: tool.stderr.clone(),
-    })
+    Ok(outcomes)
 }
 
 fn print_table(outcomes: &[Outcome], bytes: u64) {
