@@ -10,6 +10,7 @@ use leaksweep::har;
 use leaksweep::rules::Rules;
 use leaksweep::sanitize::{copy, Redactor};
 use leaksweep::scan::chunk::{scan_reader_in, scan_slice};
+use leaksweep::scan::decode;
 use leaksweep::scan::locate::Origin;
 use leaksweep::scan::Engine;
 use leaksweep::source::decode::Limits;
@@ -143,5 +144,46 @@ pub fn redact(data: &[u8]) {
     if copied.is_ok() && sniff(data) == Sniff::Text && !har::sniff(data) {
         let lines = |b: &[u8]| b.iter().filter(|&&c| c == b'\n').count();
         assert_eq!(lines(data), lines(&out));
+    }
+}
+
+/// Decoded views: each decoded byte maps to a non-empty raw span inside
+/// the input, spans move forward only, and a byte copied from one raw byte
+/// is that byte. (Findings from a view are placed and redacted by these
+/// spans, so a wrong one would leave part of a secret in a copy.)
+pub fn views(data: &[u8]) {
+    let mut seen = Vec::new();
+    for base64 in [false, true] {
+        seen.extend(decode::view(data, base64));
+    }
+    let begin = data.windows(10).position(|w| w == b"-----BEGIN");
+    if let Some(begin) = begin {
+        let line_start = data[..begin]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        if let Some((end, view)) = decode::prefixed_pem(data, line_start, begin) {
+            assert!(end <= data.len());
+            seen.push(view);
+        }
+    }
+    for v in &seen {
+        let mut last = 0..0;
+        for i in 0..v.bytes.len() {
+            let span = v.raw_span(&(i..i + 1));
+            assert!(span.start < span.end && span.end <= data.len(), "{span:?}");
+            assert!(
+                span.start >= last.start && span.end >= last.end,
+                "{last:?} then {span:?}"
+            );
+            if span.len() == 1 {
+                assert_eq!(data[span.start], v.bytes[i], "copied byte at {i}");
+            }
+            last = span;
+        }
+        if !v.bytes.is_empty() {
+            let whole = v.raw_span(&(0..v.bytes.len()));
+            assert!(whole.end <= data.len());
+        }
     }
 }

@@ -58,3 +58,8 @@ fn validators() {
 fn redact() {
     each_input("redact", checks::redact);
 }
+
+#[test]
+fn views() {
+    each_input("views", checks::views);
+}

@@ -9,7 +9,7 @@
 //! runs, so a token hit by several keywords of one rule is found once.
 
 pub mod chunk;
-mod decode;
+pub mod decode;
 mod keywords;
 pub mod locate;
 pub mod stamp;
