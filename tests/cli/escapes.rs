@@ -168,6 +168,24 @@ fn cases() -> Vec<Case> {
         "jwt",
     ));
 
+    // A base64 blob holds no keyword of its own: it is decoded where it
+    // starts like base64 JSON whose first key begins with one of the
+    // letters the signed-token anchors cover (`{"r…`, `{"t…`, `{"u…` …).
+    for key in ["repo", "token", "user"] {
+        let gh = tokens::github_classic(&mut rng, "ghs");
+        let json = format!("{{\"{key}\":\"acme/api\",\"auth\":\"{gh}\"}}");
+        let blob = STANDARD.encode(&json);
+        // Placed at the base64 group that holds the token's first byte.
+        let at = json.find(&gh).expect("token in the JSON") / 3 * 4;
+        out.push(Case::new(
+            "a base64 blob whose JSON holds a token",
+            format!("2024-05-14T09:12:44Z worker[3]: job payload={blob} queued\n"),
+            &blob[at..],
+            gh,
+            "github-server-to-server-token",
+        ));
+    }
+
     let sk = format!("sk_live_{}", rng.string(ALNUM, 24));
     let basic = STANDARD.encode(format!("{sk}:"));
     out.push(Case::new(
