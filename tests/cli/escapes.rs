@@ -254,34 +254,51 @@ fn redact_leaves_no_part_of_an_escaped_secret() {
     let cases = cases();
     let text: String = cases.iter().map(|c| c.line.as_str()).collect();
     env.write("wrapped.log", &text);
-    let run = env.run(&["redact", "wrapped.log", "-o", "clean.log"]);
-    run.expect_code(1);
-    let copy = std::fs::read_to_string(env.path("clean.log")).expect("copy");
-    run.check_eq(
-        copy.lines().count(),
-        text.lines().count(),
-        "line count kept",
-    );
-    for c in &cases {
-        // No run of 8 bytes of the secret survives, plainly or as written.
-        let raw_end = c.raw_start + raw_len(c);
-        let raw = &c.line[c.raw_start..raw_end];
-        for piece in [c.secret.as_str(), raw] {
-            for w in piece.as_bytes().windows(8) {
-                let w = String::from_utf8_lossy(w);
-                run.check(
-                    !copy.contains(w.as_ref()),
-                    format!("{}: {w:?} survived", c.name),
-                );
+    env.write("in-place.log", &text);
+    // A copy (markers of any length) and in place (markers the length of
+    // the raw bytes they cover).
+    for (args, out) in [
+        (
+            &["redact", "wrapped.log", "-o", "clean.log"][..],
+            "clean.log",
+        ),
+        (
+            &["redact", "--in-place", "in-place.log"][..],
+            "in-place.log",
+        ),
+    ] {
+        let run = env.run(args);
+        run.expect_code(1);
+        let copy = std::fs::read_to_string(env.path(out)).expect("copy");
+        run.check_eq(
+            copy.lines().count(),
+            text.lines().count(),
+            "line count kept",
+        );
+        if out == "in-place.log" {
+            run.check_eq(copy.len(), text.len(), "in place, the length is kept");
+        }
+        for c in &cases {
+            // No run of 8 bytes of the secret survives, plainly or as written.
+            let raw_end = c.raw_start + raw_len(c);
+            let raw = &c.line[c.raw_start..raw_end];
+            for piece in [c.secret.as_str(), raw] {
+                for w in piece.as_bytes().windows(8) {
+                    let w = String::from_utf8_lossy(w);
+                    run.check(
+                        !copy.contains(w.as_ref()),
+                        format!("{out}: {}: {w:?} survived", c.name),
+                    );
+                }
             }
         }
+        let rescan = env.run(&["scan", "--format", "jsonl", out]);
+        rescan.check_eq(
+            rescan.findings().len(),
+            0,
+            format!("a rescan of {out} finds nothing"),
+        );
     }
-    let rescan = env.run(&["scan", "--format", "jsonl", "clean.log"]);
-    rescan.check_eq(
-        rescan.findings().len(),
-        0,
-        "a rescan of the copy finds nothing",
-    );
 }
 
 /// Length of the raw form of `c`'s secret in its line: up to where the
