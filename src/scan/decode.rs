@@ -90,7 +90,8 @@ impl Layer {
 
 /// Whether `raw` holds an escape that [`view`] would undo.
 pub fn has_escape(raw: &[u8]) -> bool {
-    memchr::memchr3_iter(b'\\', b'%', b'&', raw).any(|i| escape_at(raw, i).is_some())
+    memchr::memchr3_iter(b'\\', b'%', b'&', raw)
+        .any(|i| escape_at(raw, i, url_at(raw, i)).is_some())
         || memchr::memchr(0x1b, raw).is_some()
 }
 
@@ -99,7 +100,7 @@ pub fn has_escape(raw: &[u8]) -> bool {
 /// (`\\?["']`). A `\\\"` (JSON in a JSON string) still counts, by its `\\`.
 pub fn needs_view(raw: &[u8]) -> bool {
     memchr::memchr3_iter(b'\\', b'%', b'&', raw)
-        .any(|i| raw.get(i..i + 2) != Some(b"\\\"") && escape_at(raw, i).is_some())
+        .any(|i| raw.get(i..i + 2) != Some(b"\\\"") && escape_at(raw, i, url_at(raw, i)).is_some())
         || memchr::memchr(0x1b, raw).is_some()
 }
 
@@ -138,22 +139,88 @@ pub fn view(raw: &[u8], base64: bool) -> Option<View> {
 fn unescape(s: &[u8]) -> Option<Layer> {
     let mut out = Layer::with_capacity(s.len());
     let mut changed = false;
+    let mut run = UrlRun::default();
     let mut i = 0;
     while i < s.len() {
         let special = matches!(s[i], b'\\' | b'%' | b'&' | 0x1b);
-        match special.then(|| escape_at(s, i)).flatten() {
+        let url = s[i] == b'%' && run.url_encoded(s, i);
+        let len = match special.then(|| escape_at(s, i, url)).flatten() {
             Some((decoded, len)) => {
                 out.extend(decoded.as_slice(), i..i + len);
                 changed = true;
-                i += len;
+                len
             }
             None => {
                 out.extend(&s[i..=i], i..i + 1);
-                i += 1;
+                1
             }
+        };
+        for (k, &b) in s[i..i + len].iter().enumerate() {
+            run.pass(b, i + k);
         }
+        i += len;
     }
     changed.then_some(out)
+}
+
+/// [`url_encoded`] for a pass from left to right: the run of text so far
+/// is followed byte by byte, not looked back over at every `%` (a line of
+/// thousands of them would take quadratic time).
+#[derive(Default)]
+struct UrlRun {
+    start: usize,
+    query: bool,
+    quoted: bool,
+    /// Whether the run starts as `name=`, once the name has ended.
+    named: Option<bool>,
+    /// How far the run's leading name has been followed.
+    name_end: usize,
+}
+
+impl UrlRun {
+    fn pass(&mut self, b: u8, at: usize) {
+        if DELIMITERS.contains(&b) {
+            *self = UrlRun {
+                start: at + 1,
+                quoted: matches!(b, b'"' | b'\''),
+                ..UrlRun::default()
+            };
+        } else if matches!(b, b'?' | b'&') {
+            self.query = true;
+        }
+    }
+
+    fn url_encoded(&mut self, s: &[u8], i: usize) -> bool {
+        if self.query {
+            return true;
+        }
+        if self.named.is_none() {
+            // The name is followed as far as it goes (once, not per `%`).
+            let mut end = self.name_end.max(self.start);
+            while end < i && is_name_byte(s[end]) {
+                end += 1;
+            }
+            self.name_end = end;
+            if end < i {
+                self.named = Some(end > self.start && s[end] == b'=');
+            }
+        }
+        !self.quoted && self.named == Some(true)
+    }
+}
+
+/// What ends a run of URL text.
+const DELIMITERS: &[u8] = b" \t\r\n\"'<>";
+
+/// Whether `run` starts as `name=` (brackets and escapes in the name:
+/// `user%5Bpassword%5D=`).
+fn starts_named(run: &[u8]) -> bool {
+    let name = run.iter().take_while(|&&b| is_name_byte(b)).count();
+    name > 0 && run.get(name) == Some(&b'=')
+}
+
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"_.-[]%".contains(&b)
 }
 
 /// Up to four decoded bytes (one UTF-8 character); none for a removed
@@ -190,10 +257,10 @@ impl Decoded {
 }
 
 /// The escape starting at `s[i]`, decoded, and how many bytes it spans.
-fn escape_at(s: &[u8], i: usize) -> Option<(Decoded, usize)> {
+fn escape_at(s: &[u8], i: usize, url: bool) -> Option<(Decoded, usize)> {
     match s[i] {
         b'\\' => backslash(s, i),
-        b'%' if url_encoded(s, i) => hex_byte(s.get(i + 1..i + 3)?).map(|b| (Decoded::byte(b), 3)),
+        b'%' if url => hex_byte(s.get(i + 1..i + 3)?).map(|b| (Decoded::byte(b), 3)),
         b'&' => entity(s, i),
         0x1b => Some((Decoded::none(), ansi_len(s, i))),
         _ => None,
@@ -206,7 +273,7 @@ fn escape_at(s: &[u8], i: usize) -> Option<(Decoded, usize)> {
 /// character itself (passwords hold `%2A`).
 fn url_encoded(s: &[u8], i: usize) -> bool {
     let from = i.saturating_sub(2048);
-    let delimiter = s[from..i].iter().rposition(|b| b" \t\r\n\"'<>".contains(b));
+    let delimiter = s[from..i].iter().rposition(|b| DELIMITERS.contains(b));
     let start = delimiter.map_or(from, |p| from + p + 1);
     let run = &s[start..i];
     if run.iter().any(|b| matches!(b, b'?' | b'&')) {
@@ -214,11 +281,12 @@ fn url_encoded(s: &[u8], i: usize) -> bool {
     }
     // `name=` after a quote is likely a quoted value holding `=` itself.
     let quoted = delimiter.is_some_and(|p| matches!(s[from + p], b'"' | b'\''));
-    let name = run
-        .iter()
-        .take_while(|b| b.is_ascii_alphanumeric() || b"_.-[]%".contains(b))
-        .count();
-    !quoted && name > 0 && run.get(name) == Some(&b'=')
+    !quoted && starts_named(run)
+}
+
+/// Whether the byte at `i` is a `%` in URL-encoded text.
+fn url_at(s: &[u8], i: usize) -> bool {
+    s[i] == b'%' && url_encoded(s, i)
 }
 
 /// JSON, C and shell escapes: `\n \r \t \" \' \\ \/ \e \033 \xHH \uHHHH`
@@ -543,6 +611,24 @@ mod tests {
         }
         assert!(!has_escape(b"100% sure & fine"));
         assert!(has_escape(b"GET /a?b=c%2Fd"));
+    }
+
+    /// The left-to-right pass decides each `%` as the look back does.
+    #[test]
+    fn url_run_agrees_with_the_look_back() {
+        for text in [
+            "GET /a?b=c%2Fd e%41 \"x=%41\" user%5Bpassword%5D=p%21 %41%41",
+            "password=x%21y&q=%3F 'k=%20' <a%41> name%3D=v%20 =%41 a.b-c[d]=%7E",
+        ] {
+            let s = text.as_bytes();
+            let mut run = UrlRun::default();
+            for i in 0..s.len() {
+                if s[i] == b'%' {
+                    assert_eq!(run.url_encoded(s, i), url_encoded(s, i), "{text} at {i}");
+                }
+                run.pass(s[i], i);
+            }
+        }
     }
 
     /// `%HH` is an escape in URL-encoded text only: a query, a form body,
