@@ -192,7 +192,8 @@ fn context(
 }
 
 /// `hay[range]` escaped for display, every match of `all` (sorted by
-/// start) that lies within it masked unless `show`.
+/// start) that lies within it masked unless `show`, and the text between
+/// them scrubbed of credential-shaped values ([`redact::scrub`]).
 pub fn masked(
     engine: &Engine,
     hay: &[u8],
@@ -202,6 +203,11 @@ pub fn masked(
 ) -> String {
     let (start, end) = (range.start, range.end);
     let first = all.partition_point(|m| m.secret.start < start);
+    // Between the matches, values no rule reported are masked too.
+    let text = |bytes: &[u8]| match show {
+        true => redact::escape(bytes),
+        false => redact::scrub(bytes),
+    };
     let mut out = String::new();
     let mut at = start;
     for m in &all[first..] {
@@ -211,7 +217,7 @@ pub fn masked(
         if m.secret.start < at || m.secret.end > end {
             continue;
         }
-        out.push_str(&redact::escape(&hay[at..m.secret.start]));
+        out.push_str(&text(&hay[at..m.secret.start]));
         let s = m.bytes(hay);
         if show {
             out.push_str(&redact::escape(s));
@@ -221,7 +227,7 @@ pub fn masked(
         }
         at = m.secret.end;
     }
-    out.push_str(&redact::escape(&hay[at..end]));
+    out.push_str(&text(&hay[at..end]));
     out
 }
 

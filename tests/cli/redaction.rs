@@ -369,3 +369,65 @@ fn a_password_shows_no_character_of_itself() {
         "no leading characters of the password in the human report",
     );
 }
+
+/// Issue 16: `context` carries no credential-shaped value, reported or
+/// not: a password below `--min-confidence`, a value on the `allow` list,
+/// a random-looking run no rule knows. Ids and digests stay readable.
+#[test]
+fn issue16_context_masks_values_no_rule_reported() {
+    let env = Env::new();
+    let mut rng = crate::util::Rng::new(1606);
+    let gh = crate::tokens::github_classic(&mut rng, "ghp");
+    let password = "Qv7mZ2xKp4Ww";
+    let allowed = "Hx9tLq2VwZ8rN4mK7pB3";
+    let blob = "Zq8rT2kLw9xYv3Bn7Mc1Hd";
+    let trace = "e308056b8478bb48a2f70b44f9f75c58";
+    env.write(
+        "app.log",
+        format!(
+            "deploy db_password={password} \"api_key\": \"{allowed}\" \
+             token={gh} trace_id={trace} payload={blob}\n"
+        ),
+    );
+    env.write("allow.toml", format!("allow = ['^{allowed}$']\n"));
+    let run = env.run(&[
+        "scan",
+        "--format",
+        "jsonl",
+        "--min-confidence",
+        "high",
+        "--config",
+        "allow.toml",
+        "app.log",
+    ]);
+    run.expect_code(1);
+    let found = run.findings();
+    run.check_eq(found.len(), 1, "only the GitHub token is reported");
+    let context = &found[0].context;
+    for (what, value) in [
+        ("the unreported password", password),
+        ("the allowed key", allowed),
+        ("the random run", blob),
+    ] {
+        run.check(
+            !context.contains(&value[..6]),
+            format!("{what} is not in the context: {context}"),
+        );
+    }
+    run.check(
+        context.contains(trace),
+        format!("a hex trace id stays readable: {context}"),
+    );
+    let human = env.run(&[
+        "scan",
+        "--min-confidence",
+        "high",
+        "--config",
+        "allow.toml",
+        "app.log",
+    ]);
+    human.check(
+        !human.stdout().contains(&password[..6]) && !human.stdout().contains(&allowed[..6]),
+        "nor in the human report",
+    );
+}
