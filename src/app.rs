@@ -30,7 +30,7 @@ use crate::redact;
 use crate::report::{self, Counts, Format, Reporter};
 use crate::rules::{check, Rule, Rules};
 use crate::sanitize::{self, Redactor};
-use crate::scan::chunk::{scan_reader, scan_slice, scan_slice_releasing, StreamError};
+use crate::scan::chunk::{scan_reader, scan_slice, scan_slice_streaming, StreamError};
 use crate::scan::locate::{count_newlines, Origin};
 use crate::scan::Engine;
 use crate::source::decode::Limits;
@@ -522,7 +522,7 @@ struct Scan<'a> {
     engine: &'a Engine,
     origin: &'a Origin,
     msgs: &'a Messages,
-    send: &'a dyn Fn(Vec<Finding>),
+    send: &'a (dyn Fn(Vec<Finding>) + Sync),
     limits: Limits,
     bytes: u64,
     /// Bytes of this input already counted on the progress line.
@@ -625,9 +625,8 @@ impl Scan<'_> {
                         self.remember(&file, &meta, &head, None);
                         return Ok(());
                     }
-                    let (found, mark) = self.slice(&bytes, start, lines, &|_| {});
+                    let mark = self.slice(&bytes, start, lines, &|_| {}, &|_| {});
                     self.bytes += (bytes.len() as u64).saturating_sub(start);
-                    (self.send)(found);
                     self.remember(&file, &meta, &head, Some((mark.0, mark.1, false)));
                     return Ok(());
                 }
@@ -713,12 +712,18 @@ impl Scan<'_> {
             counted.fetch_add(r.len() as u64, Ordering::Relaxed);
             progress::add(r.len() as u64);
         };
-        let (mut found, mark) = self.slice(map.bytes(), start, lines, &release);
+        // A file cut short while mapped reads as zeros past its new end:
+        // findings there are dropped as they come.
+        let within = |found: &mut Vec<Finding>| {
+            if let Some(now) = map.truncated() {
+                found.retain(|f| f.offset.is_some_and(|o| o < now));
+            }
+        };
+        let mark = self.slice(map.bytes(), start, lines, &release, &within);
         self.progressed += counted.into_inner();
         self.bytes += len.saturating_sub(start);
         let shrunk = map.truncated();
         if let Some(now) = shrunk {
-            found.retain(|f| f.offset.is_some_and(|o| o < now));
             self.bytes = now.saturating_sub(start);
             self.fail(
                 &self.origin.path.clone(),
@@ -727,29 +732,36 @@ impl Scan<'_> {
                 ),
             );
         }
-        (self.send)(found);
         shrunk.is_none().then_some(mark)
     }
 
-    /// Scans `bytes[start..]`, where line `lines + 1` begins, and returns
-    /// the findings and, under `--state`, where the last complete line ends
-    /// and the newlines before it (else zeros: nobody asks).
+    /// Scans `bytes[start..]`, where line `lines + 1` begins, sending the
+    /// findings chunk by chunk as they are found (what `trim` leaves of
+    /// each batch), and returns,
+    /// under `--state`, where the last complete line ends and the newlines
+    /// before it (else zeros: nobody asks).
     fn slice(
         &self,
         bytes: &[u8],
         start: u64,
         lines: u64,
         release: &(dyn Fn(Range<usize>) + Sync),
-    ) -> (Vec<Finding>, (u64, u64)) {
+        trim: &(dyn Fn(&mut Vec<Finding>) + Sync),
+    ) -> (u64, u64) {
         let from = usize::try_from(start).map_or(bytes.len(), |s| s.min(bytes.len()));
         let rest = &bytes[from..];
         let moved = |r: Range<usize>| release(from + r.start..from + r.end);
-        let mut found = scan_slice_releasing(self.engine, rest, self.origin, &moved);
-        for f in &mut found {
-            f.offset = f.offset.map(|o| o + from as u64);
-            f.line = f.line.map(|l| l + lines);
-        }
-        let mark = if self.ledger.is_some() {
+        let send = self.send;
+        let emit = |mut found: Vec<Finding>| {
+            for f in &mut found {
+                f.offset = f.offset.map(|o| o + from as u64);
+                f.line = f.line.map(|l| l + lines);
+            }
+            trim(&mut found);
+            send(found);
+        };
+        scan_slice_streaming(self.engine, rest, self.origin, &moved, &emit);
+        if self.ledger.is_some() {
             // The next run starts at a line start at least a match's reach
             // before the end, so that a match still being written (a PEM
             // block missing its END line) is seen whole, and owned, then.
@@ -762,8 +774,7 @@ impl Scan<'_> {
             )
         } else {
             (0, 0)
-        };
-        (found, mark)
+        }
     }
 
     /// Under `--state`: records a file read to `done` (bytes scanned, their

@@ -31,18 +31,27 @@ struct Piece {
 /// Scans a whole in-memory haystack (a mapped or read file), splitting it
 /// into line-aligned chunks scanned in parallel when it is large.
 pub fn scan_slice(engine: &Engine, hay: &[u8], origin: &Origin) -> Vec<Finding> {
-    scan_slice_in(engine, hay, origin, CHUNK, &|_| {})
+    let out = Mutex::new(Vec::new());
+    scan_slice_in(engine, hay, origin, CHUNK, &|_| {}, &|mut batch| {
+        if let Ok(mut out) = out.lock() {
+            out.append(&mut batch);
+        }
+    });
+    out.into_inner().unwrap_or_default()
 }
 
 /// [`scan_slice`], telling `release` each chunk's bytes once they are
-/// scanned (a mapped file drops them from memory).
-pub fn scan_slice_releasing(
+/// scanned (a mapped file drops them from memory) and handing each chunk's
+/// findings to `emit` as soon as the chunks before it are done, in order:
+/// a file of millions of findings is never held whole.
+pub fn scan_slice_streaming(
     engine: &Engine,
     hay: &[u8],
     origin: &Origin,
     release: &(dyn Fn(Range<usize>) + Sync),
-) -> Vec<Finding> {
-    scan_slice_in(engine, hay, origin, CHUNK, release)
+    emit: &(dyn Fn(Vec<Finding>) + Sync),
+) {
+    scan_slice_in(engine, hay, origin, CHUNK, release, emit);
 }
 
 fn scan_slice_in(
@@ -51,7 +60,8 @@ fn scan_slice_in(
     origin: &Origin,
     chunk: usize,
     release: &(dyn Fn(Range<usize>) + Sync),
-) -> Vec<Finding> {
+    emit: &(dyn Fn(Vec<Finding>) + Sync),
+) {
     // Chunks are cut as the workers take them, not all up front: finding a
     // cut reads the bytes around it, and on a file of few newlines that
     // would read (and keep resident) the whole mapping before any chunk is
@@ -60,31 +70,65 @@ fn scan_slice_in(
         release,
         pending: Mutex::new(Pending::default()),
     };
-    let mut results: Vec<(usize, (Vec<Finding>, u64))> = Pieces::new(hay, chunk)
+    let emitted = Emitter {
+        emit,
+        pending: Mutex::new(Ready::default()),
+    };
+    Pieces::new(hay, chunk)
         .enumerate()
         .par_bridge()
-        .map_init(
+        .for_each_init(
             || engine.clone(),
             |engine, (i, p)| {
                 let done = scan_piece(engine, hay, &p, origin);
                 released.scanned(i, p);
-                (i, done)
+                emitted.scanned(i, done);
             },
-        )
-        .collect();
-    results.sort_unstable_by_key(|(i, _)| *i);
-    // Line numbers so far are relative to each chunk: add the newlines of
-    // every earlier chunk.
-    let mut before = 0u64;
-    let mut out = Vec::new();
-    for (_, (mut found, newlines)) in results {
-        for f in &mut found {
-            f.line = f.line.map(|l| l + before);
+        );
+}
+
+/// Hands each chunk's findings on in chunk order, their line numbers made
+/// absolute: chunk `i` waits only for chunks before it that are still
+/// being scanned (a few, one per worker), not for the whole file.
+struct Emitter<'a> {
+    emit: &'a (dyn Fn(Vec<Finding>) + Sync),
+    pending: Mutex<Ready>,
+}
+
+#[derive(Default)]
+struct Ready {
+    /// Index of the next chunk to hand on.
+    next: usize,
+    /// Newlines in the chunks handed on so far.
+    lines: u64,
+    /// Chunks scanned out of turn: findings and newlines, by index.
+    scanned: BTreeMap<usize, (Vec<Finding>, u64)>,
+}
+
+impl Emitter<'_> {
+    fn scanned(&self, i: usize, done: (Vec<Finding>, u64)) {
+        // A poisoned lock means a scan panicked; the run is failing anyway.
+        let Ok(mut ready) = self.pending.lock() else {
+            return;
+        };
+        ready.scanned.insert(i, done);
+        loop {
+            let next = ready.next;
+            let Some((mut found, newlines)) = ready.scanned.remove(&next) else {
+                break;
+            };
+            // Line numbers so far are relative to the chunk: add the
+            // newlines of every earlier chunk.
+            for f in &mut found {
+                f.line = f.line.map(|l| l + ready.lines);
+            }
+            ready.lines += newlines;
+            ready.next += 1;
+            if !found.is_empty() {
+                (self.emit)(found);
+            }
         }
-        out.append(&mut found);
-        before += newlines;
     }
-    out
 }
 
 /// Hands scanned chunks to `release` in order, each once the chunk after
@@ -398,13 +442,28 @@ mod tests {
         }
     }
 
+    /// `scan_slice_in`'s findings, as emitted, in one list.
+    fn collected(
+        engine: &Engine,
+        hay: &[u8],
+        origin: &Origin,
+        chunk: usize,
+        release: &(dyn Fn(Range<usize>) + Sync),
+    ) -> Vec<Finding> {
+        let out = Mutex::new(Vec::new());
+        scan_slice_in(engine, hay, origin, chunk, release, &|mut b| {
+            out.lock().expect("lock").append(&mut b)
+        });
+        out.into_inner().expect("lock")
+    }
+
     #[test]
     fn chunked_streamed_and_whole_scans_agree() {
         let rules = Rules::builtin().expect("built-in rules");
         let hay = haystack(&rules);
         let engine = Engine::new(rules).expect("engine");
         let origin = Origin::default();
-        let whole = scan_slice_in(&engine, &hay, &origin, usize::MAX / 2, &|_| {});
+        let whole = collected(&engine, &hay, &origin, usize::MAX / 2, &|_| {});
         assert!(whole.len() > 200, "only {} findings", whole.len());
 
         // Chunks as small as the scanner allows (the overlap is 16 KiB, for
@@ -413,7 +472,7 @@ mod tests {
         for chunk in (0..6).map(|i| 2 * engine.overlap() + i * 2477) {
             let released = Mutex::new(Vec::new());
             let record = |r: Range<usize>| released.lock().expect("lock").push(r);
-            let pieces = scan_slice_in(&engine, &hay, &origin, chunk, &record);
+            let pieces = collected(&engine, &hay, &origin, chunk, &record);
             assert_eq!(pieces, whole, "scan_slice in {chunk}-byte chunks");
             // Every chunk released once, in order.
             let released = released.into_inner().expect("lock");
@@ -471,7 +530,7 @@ mod tests {
         let hay = haystack(&rules);
         let engine = Engine::new(rules).expect("engine");
         let origin = Origin::default();
-        let whole = scan_slice_in(&engine, &hay, &origin, usize::MAX / 2, &|_| {});
+        let whole = collected(&engine, &hay, &origin, usize::MAX / 2, &|_| {});
         let cut = hay.len() / 2;
         let failing = io::Cursor::new(&hay[..cut]).chain(Failing);
         let mut got = Vec::new();
