@@ -498,13 +498,17 @@ pub fn prefixed_pem(hay: &[u8], line_start: usize, begin: usize) -> Option<(usiz
     if prefix.is_empty() {
         return None;
     }
+    let near = |from: usize| &hay[from..(from + MAX_PEM_LINE).min(hay.len())];
+    let mut at = begin + memchr::memchr(b'\n', near(begin))?;
     let mut out = Layer::default();
-    let first_end = begin + pem_run(&hay[begin..]);
-    out.extend_raw(hay, begin..first_end);
-    let mut at = line_end(hay, begin)?;
+    out.extend_raw(hay, begin..begin + pem_run(&hay[begin..at]));
     for _ in 0..MAX_LINES {
         let start = at + 1;
-        let end = memchr::memchr(b'\n', &hay[start..]).map_or(hay.len(), |i| start + i);
+        let end = match memchr::memchr(b'\n', near(start)) {
+            Some(i) => start + i,
+            None if hay.len() - start <= MAX_PEM_LINE => hay.len(),
+            None => return None,
+        };
         let line = &hay[start..end];
         let common = header_len(prefix, line);
         if common < prefix.len().min(4) {
@@ -543,9 +547,11 @@ impl Layer {
     }
 }
 
-fn line_end(hay: &[u8], from: usize) -> Option<usize> {
-    memchr::memchr(b'\n', &hay[from..]).map(|i| from + i)
-}
+/// Longest line (prefix and PEM text) a block logged line by line is
+/// looked for in: its lines hold 64 characters of base64 behind a log
+/// header, and a line of megabytes (a run of BEGIN headers) is no such
+/// block, nor worth copying.
+const MAX_PEM_LINE: usize = 4096;
 
 /// Bytes at the start of `s` that a PEM line holds: base64, the armor
 /// lines' letters and dashes, and `Proc-Type:`-style headers.

@@ -418,6 +418,10 @@ impl Engine {
     }
 }
 
+/// Bytes past a hit's reach that [`Views::note`] checks for escapes at
+/// once (finding one there only costs a view of the line).
+const LOOK_AHEAD: usize = 1024;
+
 /// What a raw scan notes for decoding: line stretches around keyword hits
 /// that hold escapes or text in base64, and PEM blocks whose BEGIN line
 /// has a prefix (a syslog header, a JSON wrapper) that the lines after it
@@ -473,15 +477,30 @@ impl Views {
         }
         // Only text past what was checked is new; an escape is at most 12
         // bytes (`\ud83d\ude00`), so the check starts that far back.
+        // Hits packed together (a run of `@`) each reach a byte further:
+        // the check looks ahead, so that they do not each pay a search.
         let joined = self.checked.start <= reach.start && reach.start <= self.checked.end;
-        let fresh = match joined {
-            true => self.checked.end.saturating_sub(12).max(reach.start)..reach.end,
-            false => reach.clone(),
+        // (The line's edges were searched only as far as the rules reach:
+        // the look ahead stops at its own newline.)
+        let ahead = || {
+            let limit = (reach.end + LOOK_AHEAD).min(hay.len());
+            memchr::memchr(b'\n', &hay[reach.end..limit]).map_or(limit, |i| reach.end + i)
         };
-        self.checked = match joined {
-            true => self.checked.start..self.checked.end.max(reach.end),
-            false => reach.clone(),
+        let (fresh, checked) = match joined {
+            true if reach.end <= self.checked.end => (0..0, self.checked.clone()),
+            true => {
+                let ahead = ahead();
+                (
+                    self.checked.end.saturating_sub(12).max(reach.start)..ahead,
+                    self.checked.start..ahead,
+                )
+            }
+            false => {
+                let ahead = ahead();
+                (reach.start..ahead, reach.start..ahead)
+            }
         };
+        self.checked = checked;
         let escape = fresh.start < fresh.end && decode::needs_view(&hay[fresh]);
         let base64 = !escape && end >= self.base64_to && {
             let (follows, to) = base64_follows(&hay[end..reach.end.max(end)]);
