@@ -155,9 +155,6 @@ fn unescape(s: &[u8]) -> Option<Layer> {
                 1
             }
         };
-        for (k, &b) in s[i..i + len].iter().enumerate() {
-            run.pass(b, i + k);
-        }
         i += len;
     }
     changed.then_some(out)
@@ -175,6 +172,9 @@ struct UrlRun {
     named: Option<bool>,
     /// How far the run's leading name has been followed.
     name_end: usize,
+    /// Bytes before this are passed; the rest wait for the next `%`, so a
+    /// stretch without one costs nothing.
+    seen: usize,
 }
 
 impl UrlRun {
@@ -183,6 +183,7 @@ impl UrlRun {
             *self = UrlRun {
                 start: at + 1,
                 quoted: matches!(b, b'"' | b'\''),
+                seen: self.seen,
                 ..UrlRun::default()
             };
         } else if matches!(b, b'?' | b'&') {
@@ -191,6 +192,11 @@ impl UrlRun {
     }
 
     fn url_encoded(&mut self, s: &[u8], i: usize) -> bool {
+        let from = self.seen;
+        for (k, &b) in s[from.min(i)..i].iter().enumerate() {
+            self.pass(b, from + k);
+        }
+        self.seen = self.seen.max(i);
         if self.query {
             return true;
         }
@@ -632,7 +638,6 @@ mod tests {
                 if s[i] == b'%' {
                     assert_eq!(run.url_encoded(s, i), url_encoded(s, i), "{text} at {i}");
                 }
-                run.pass(s[i], i);
             }
         }
     }
