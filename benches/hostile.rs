@@ -82,16 +82,20 @@ fn write_run_to(out: &mut impl Write, unit: &[u8], n: u64) -> io::Result<()> {
     Ok(())
 }
 
-/// One line of `n` pseudo-random hex digits with `token=<ghp_…>` in its
-/// middle. Returns the token.
-fn write_line(path: &Path, n: u64) -> io::Result<String> {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = || {
+/// A xorshift generator: the same pseudo-random bytes on every machine.
+fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+    move || {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
         state
-    };
+    }
+}
+
+/// One line of `n` pseudo-random hex digits with `token=<ghp_…>` in its
+/// middle. Returns the token.
+fn write_line(path: &Path, n: u64) -> io::Result<String> {
+    let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
     const ALNUM: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     let random: String = (0..30)
         .map(|_| char::from(ALNUM[(next() % 62) as usize]))
@@ -122,13 +126,7 @@ fn write_line(path: &Path, n: u64) -> io::Result<String> {
 /// About `n` bytes of access-log lines, each with its own GitHub token (a
 /// finding per line: millions of them in one mapped file).
 fn write_dense(path: &Path, n: u64) -> io::Result<u64> {
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut next = xorshift(0x2545_f491_4f6c_dd1d);
     const ALNUM: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     let mut out = BufWriter::new(File::create(path)?);
     let (mut written, mut lines) = (0u64, 0u64);
