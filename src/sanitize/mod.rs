@@ -14,7 +14,6 @@ mod spool;
 mod tar;
 mod temp;
 mod text;
-mod utf16;
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -249,8 +248,8 @@ fn compressed(
     if let Compression::Utf16 { big_endian } = z {
         // Lossless, unlike the scan's reader: what is not UTF-16 (a lone
         // surrogate, an odd last byte) comes back as it was.
-        let mut enc = utf16::Encode::new(out, big_endian);
-        let dec = utf16::Decode::new(input, big_endian);
+        let mut enc = crate::source::utf16::Encode::new(out, big_endian);
+        let dec = crate::source::utf16::Decode::lossless(input, big_endian);
         let mut dec = Layer::new(dec, depth + 1, None, Some(c), Some(r.budget.clone()));
         copy(r, &mut dec, &mut enc, depth + 1)?;
         return enc.finish().map(drop);
