@@ -81,24 +81,7 @@ fn is_member_chain(v: &[u8]) -> bool {
 /// `apiKey`, `ApiKey` (every capital but the first after two lowercase
 /// letters, or all capitals).
 fn is_cased_word(w: &[u8]) -> bool {
-    if !w.iter().all(u8::is_ascii_alphabetic) {
-        return false;
-    }
-    if w.iter().all(u8::is_ascii_uppercase) {
-        return true;
-    }
-    let mut lower_run = 0;
-    for (i, b) in w.iter().enumerate() {
-        if b.is_ascii_uppercase() {
-            if i > 0 && lower_run < 2 {
-                return false;
-            }
-            lower_run = 0;
-        } else {
-            lower_run += 1;
-        }
-    }
-    true
+    super::identifier::cased(w).is_some()
 }
 
 #[cfg(test)]

@@ -309,24 +309,32 @@ fn is_words(v: &[u8]) -> bool {
 /// least two lowercase letters, and the value must end in lowercase, so
 /// random mixed-case letters (`AbCdEfGh`, `kQzTbWmR`) are not words.
 fn is_word(w: &[u8]) -> bool {
-    if w.is_empty() || !w.iter().all(u8::is_ascii_alphabetic) {
-        return false;
+    !w.is_empty() && cased(w) == Some(true)
+}
+
+/// Letters only, with each capital but the first after at least two
+/// lowercase letters (or all capitals): `None` otherwise, else whether the
+/// word ends in lowercase (all capitals count as ending well). Code names
+/// (`apiKey`) and words (`sessionId`) share this shape.
+pub(super) fn cased(w: &[u8]) -> Option<bool> {
+    if !w.iter().all(u8::is_ascii_alphabetic) {
+        return None;
     }
-    if w.iter().all(u8::is_ascii_uppercase) || w.len() == 1 {
-        return true;
+    if w.iter().all(u8::is_ascii_uppercase) {
+        return Some(true);
     }
     let mut lower_run = 0;
     for (i, b) in w.iter().enumerate() {
         if b.is_ascii_uppercase() {
             if i > 0 && lower_run < 2 {
-                return false;
+                return None;
             }
             lower_run = 0;
         } else {
             lower_run += 1;
         }
     }
-    lower_run >= 1
+    Some(lower_run >= 1)
 }
 
 #[cfg(test)]
