@@ -20,7 +20,10 @@
 //!   (stopped by `--max-ratio`);
 //! - `dense.log`: a quarter of the size in access-log lines, each with its
 //!   own GitHub token: a finding per line (2.6 M at 1 GiB), which a mapped
-//!   scan hands on chunk by chunk instead of holding.
+//!   scan hands on chunk by chunk instead of holding;
+//! - `string.har` (and gzip-compressed, `string.har.gz`): a HAR whose one
+//!   response body is a quarter of the size, escaped JSON with a token in
+//!   its middle (beyond `--max-har-string`, scanned in place in the file).
 //!
 //! Each leaksweep run must exit as the table says (1 with the one token
 //! for the line, 0 for the runs, 2 for the bomb); otherwise exit status 1.
@@ -146,6 +149,27 @@ fn write_dense(path: &Path, n: u64) -> io::Result<u64> {
     Ok(lines)
 }
 
+/// A HAR whose one response body is a JSON string of about `n` bytes of
+/// escaped JSON log lines (an escape every few bytes), a GitHub token in
+/// its middle: decoded whole, with its map back to the file, it would take
+/// several times its size.
+fn write_har_string(path: &Path, n: u64) -> io::Result<()> {
+    let mut out = BufWriter::new(File::create(path)?);
+    out.write_all(
+        br#"{"log":{"version":"1.2","entries":[{"request":{"method":"GET","url":"https://app.example.com/logs","headers":[]},"response":{"status":200,"headers":[],"content":{"mimeType":"application/json","text":""#,
+    )?;
+    let unit = br#"{\"level\":\"info\",\"msg\":\"request ok\",\"n\":1}\n"#;
+    // Whole units: one cut after its backslash would escape the quote.
+    let half = n / 2 / unit.len() as u64 * unit.len() as u64;
+    write_run_to(&mut out, unit, half)?;
+    let random = "Hx7Lq2Vw9Rk4Tn8Bz3Md6Fj1Pc5Gs0";
+    let check = leaksweep::validate::checksum::github_checksum(random.as_bytes());
+    write!(out, r#"{{\"token\":\"ghp_{random}{check}\"}}\n"#)?;
+    write_run_to(&mut out, unit, half)?;
+    out.write_all(br#""}}}]}}"#)?;
+    out.flush()
+}
+
 /// Runs `program args`, stdin from `stdin` (or nothing), output to null.
 fn measure(program: &str, args: &[&str], stdin: Option<&Path>) -> io::Result<Measure> {
     let mut cmd = Command::new(program);
@@ -206,6 +230,16 @@ fn run() -> io::Result<i32> {
     if !root.join("dense.log").exists() {
         write_dense(&root.join("dense.log"), quarter)?;
     }
+    if !root.join("string.har.gz").exists() {
+        write_har_string(&root.join("string.har"), quarter)?;
+        let mut gz = flate2::write::GzEncoder::new(
+            File::create(root.join("string.har.gz.part"))?,
+            flate2::Compression::fast(),
+        );
+        io::copy(&mut File::open(root.join("string.har"))?, &mut gz)?;
+        gz.finish()?.flush()?;
+        fs::rename(root.join("string.har.gz.part"), root.join("string.har.gz"))?;
+    }
     let bin = child::release_binary()?;
     let bin = bin.to_string_lossy().into_owned();
 
@@ -256,6 +290,18 @@ fn run() -> io::Result<i32> {
         exit: 1,
     });
     cases.push(Case {
+        label: "HAR huge string",
+        file: root.join("string.har"),
+        how: How::File,
+        exit: 1,
+    });
+    cases.push(Case {
+        label: "HAR string, gzip",
+        file: root.join("string.har.gz"),
+        how: How::File,
+        exit: 1,
+    });
+    cases.push(Case {
         label: "zstd bomb",
         file: root.join("bomb.zst"),
         how: How::File,
@@ -274,7 +320,7 @@ fn run() -> io::Result<i32> {
         let file = case.file.to_string_lossy().into_owned();
         let decoded = match case.file.extension().and_then(|e| e.to_str()) {
             Some("zst") => 4 * bytes,
-            Some("gz") => fs::metadata(root.join("line.log"))?.len(),
+            Some("gz") => fs::metadata(case.file.with_extension(""))?.len(),
             _ => fs::metadata(&case.file)?.len(),
         };
         // Warm the cache, then time cat alone.

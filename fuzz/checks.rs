@@ -90,6 +90,7 @@ pub fn decode(data: &[u8]) {
             max_decoded: 64 << 20,
             max_ratio: 1000,
             binary_as_text: false,
+            max_har_string: 1 << 20,
         };
         unpack::stream(io::Cursor::new(data.to_vec()), c, limits, &mut Drain);
     }
@@ -103,7 +104,10 @@ pub fn har(data: &[u8]) {
         ..Origin::default()
     };
     let _ = har::sniff(data);
-    let Some(scanned) = har::scan(engine(), data, &origin, &|_| {}) else {
+    // Small limits by the first byte, so that strings are also scanned in
+    // place in the file.
+    let limit = data.first().map_or(usize::MAX, |&b| usize::from(b) * 64);
+    let Some(scanned) = har::scan(engine(), data, &origin, &|_| {}, limit) else {
         return;
     };
     for f in &scanned.findings {
@@ -136,6 +140,7 @@ pub fn redact(data: &[u8]) {
         max_decoded: 64 << 20,
         max_ratio: 1000,
         binary_as_text: false,
+        max_har_string: u64::MAX,
     };
     let marker = leaksweep::sanitize::Marker::Keyed([7; 32]);
     let mut r = Redactor::new(engine(), Confidence::Low, marker, limits);

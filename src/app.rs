@@ -134,6 +134,7 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
             max_decoded: args.max_decoded,
             max_ratio: args.max_ratio,
             binary_as_text: args.text,
+            max_har_string: args.max_har_string,
         },
     };
     if settings.group && matches!(settings.format, Format::Sarif | Format::Csv) {
@@ -358,6 +359,8 @@ pub fn redact(args: RedactArgs) -> anyhow::Result<Outcome> {
         max_ratio: args.max_ratio,
         // redact copies binary members through untouched; it never reads them as text.
         binary_as_text: false,
+        // redact decodes every HAR string, to replace a secret in it.
+        max_har_string: u64::MAX,
     };
     if !args.quiet {
         let sizes = plan
@@ -679,10 +682,33 @@ impl Scan<'_> {
     fn har(&mut self, member: Option<&str>, bytes: &[u8], release: &(dyn Fn(usize) + Sync)) {
         let origin = &member_origin(self.origin, member);
         self.bytes += bytes.len() as u64;
-        let Some(scanned) = har::scan(self.engine, bytes, origin, release) else {
+        let limit = usize::try_from(self.limits.max_har_string).unwrap_or(usize::MAX);
+        let Some(scanned) = har::scan(self.engine, bytes, origin, release, limit) else {
             (self.send)(scan_slice(self.engine, bytes, origin));
             return;
         };
+        for l in &scanned.long {
+            let at = match l.entry {
+                Some(e) => format!("entry {e}, {}", l.field),
+                None => format!("log.{}", l.field),
+            };
+            let mb = l.span.len() as f64 / 1e6;
+            if l.base64 {
+                self.fail(
+                    &self.name(member),
+                    format_args!(
+                        "{at}: a base64 body of {mb:.1} MB does not fit --max-har-string; scanned as text, not decoded (raise --max-har-string to decode it)"
+                    ),
+                );
+            } else {
+                self.msgs.note(
+                    &self.name(member),
+                    format_args!(
+                        "{at}: a string of {mb:.1} MB does not fit --max-har-string; scanned as text where it lies in the file"
+                    ),
+                );
+            }
+        }
         if let Some(b) = &scanned.broken {
             let cut = if b.error.at >= bytes.len() {
                 " (cut off mid-write?)"

@@ -228,9 +228,26 @@ pub struct ScanArgs {
     #[arg(long, default_value_t = 1000, value_name = "RATIO")]
     pub max_ratio: u64,
 
+    /// Decode at most this much of a HAR's strings at once (suffixes K,
+    /// M, G: powers of 1024). A string that does not fit (a huge response
+    /// body) is scanned as text where it lies in the file instead, and
+    /// noted; a base64 body that does not fit is not decoded, an error.
+    #[arg(long, default_value = "256M", value_parser = parse_har_string, value_name = "SIZE")]
+    pub max_har_string: u64,
+
     /// When to colour human output.
     #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
     pub color: ColorArg,
+}
+
+/// A [`parse_size`] under 4 GiB: the walk maps decoded bytes back with
+/// 32-bit offsets.
+fn parse_har_string(s: &str) -> Result<u64, String> {
+    let n = parse_size(s)?;
+    if n >= 1 << 32 {
+        return Err(format!("'{s}' is too large (at most 4095M)"));
+    }
+    Ok(n)
 }
 
 /// `123`, `64K`, `512M`, `2G`, `4T` (powers of 1024).

@@ -20,7 +20,7 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use crate::finding::{Finding, HarLocation};
-use crate::scan::chunk::scan_slice;
+use crate::scan::chunk::{scan_slice, scan_slice_streaming};
 use crate::scan::locate::{self, count_newlines, LineTracker, Origin};
 use crate::scan::{stamp, Engine, RawMatch};
 pub use json::JsonError;
@@ -112,11 +112,18 @@ pub struct Broken {
 pub struct Scanned {
     pub findings: Vec<Finding>,
     pub broken: Option<Broken>,
+    /// Strings that were scanned as text in the file, not decoded (see
+    /// `--max-har-string`), with their fields as shown.
+    pub long: Vec<Long>,
 }
+
+pub use piece::Long;
 
 /// Scans a whole HAR file. None: it is valid JSON but not a HAR after all
 /// (no `log.entries`), to be scanned as text. `release(n)` is told when
-/// the first `n` bytes will not be needed again.
+/// the first `n` bytes will not be needed again. The strings decoded at
+/// once weigh at most about `limit` bytes (see [`piece::Batch::weight`]);
+/// those that do not fit are scanned as text where they lie in the file.
 ///
 /// With more than one worker thread, walking and scanning run as a
 /// pipeline: the walker hands each full batch to a scanner thread.
@@ -125,6 +132,7 @@ pub fn scan(
     raw: &[u8],
     origin: &Origin,
     release: &(dyn Fn(usize) + Sync),
+    limit: usize,
 ) -> Option<Scanned> {
     let sc = Scanner {
         engine,
@@ -134,6 +142,7 @@ pub fn scan(
         lines: LineTracker::new(0, 1, 0),
         release,
         regions: Vec::new(),
+        long: Vec::new(),
     };
     let ((walked, safe), mut sc) = if rayon::current_num_threads() > 1 {
         let (tx, rx) = crossbeam_channel::bounded::<(Batch, Vec<EntryInfo>, usize)>(2);
@@ -147,7 +156,7 @@ pub fn scan(
                 }
                 sc
             });
-            let walked = drive(raw, &mut |batch, entries, safe| {
+            let walked = drive(raw, limit, &mut |batch, entries, safe| {
                 let spare = back_rx.try_recv().unwrap_or_default();
                 let full = std::mem::replace(batch, spare);
                 // A closed channel means the scanner thread died; its
@@ -162,7 +171,7 @@ pub fn scan(
         })
     } else {
         let mut sc = sc;
-        let walked = drive(raw, &mut |batch, entries, safe| {
+        let walked = drive(raw, limit, &mut |batch, entries, safe| {
             sc.flush(batch, entries, safe)
         });
         (walked, sc)
@@ -184,6 +193,7 @@ pub fn scan(
     Some(Scanned {
         findings: sc.findings,
         broken,
+        long: sc.long,
     })
 }
 
@@ -199,14 +209,15 @@ pub use piece::InString;
 /// Walks a HAR for `redact`: every match `wants` takes, wherever a string's
 /// decodings put it (no finding-level deduplication: each occurrence is
 /// replaced), handed to `on` batch by batch in file order, sorted by
-/// string. Ok(false): valid JSON but not a HAR.
+/// string. Ok(false): valid JSON but not a HAR. Every string is decoded,
+/// however long: a secret in it is replaced in its JSON string.
 pub fn redactions(
     engine: &Engine,
     raw: &[u8],
     wants: &dyn Fn(&RawMatch) -> bool,
     on: &mut dyn FnMut(Vec<Redaction>),
 ) -> Result<bool, JsonError> {
-    let (walked, _) = drive(raw, &mut |batch, entries, _| {
+    let (walked, _) = drive(raw, usize::MAX, &mut |batch, entries, _| {
         let mut all = Vec::new();
         engine.scan(&batch.buf, 0..batch.buf.len(), &mut all);
         let mut found = Vec::new();
@@ -265,12 +276,13 @@ pub fn base64_text(value: &[u8]) -> Option<Vec<u8>> {
 /// outcome and how far it was walked whole, entry by entry.
 fn drive(
     raw: &[u8],
+    limit: usize,
     hand: &mut dyn FnMut(&mut Batch, &mut Vec<EntryInfo>, usize),
 ) -> (Result<bool, JsonError>, usize) {
     let mut batch = Batch::default();
     let mut entries = Vec::new();
     let mut safe = 0;
-    let walked = walk::walk(raw, &mut batch, &mut entries, &mut |b, e, pos| {
+    let walked = walk::walk(raw, limit, &mut batch, &mut entries, &mut |b, e, pos| {
         safe = pos;
         if b.buf.len() >= FLUSH {
             hand(b, e, pos);
@@ -298,13 +310,15 @@ struct Scanner<'a> {
     /// whole parameter or string), which the text scan of a broken HAR's
     /// rest leaves out.
     regions: Vec<Range<u64>>,
+    /// The strings scanned as text, for the caller to report.
+    long: Vec<Long>,
 }
 
 impl Scanner<'_> {
     /// Scans the batch, whose entries end at `safe`, and turns its matches
     /// into findings.
     fn flush(&mut self, batch: &mut Batch, entries: &mut Vec<EntryInfo>, safe: usize) {
-        if batch.pieces.is_empty() {
+        if batch.pieces.is_empty() && batch.long.is_empty() {
             batch.clear();
             entries.clear();
             return;
@@ -357,7 +371,40 @@ impl Scanner<'_> {
             };
             found.push((i, f, region));
         }
+        // Strings too long to decode: their findings, placed in the file.
+        // Their pages leave memory as they are scanned.
+        let mut long_found = Vec::new();
+        for (k, l) in batch.long.iter().enumerate() {
+            let from = l.span.start;
+            let found = std::sync::Mutex::new(Vec::new());
+            scan_slice_streaming(
+                self.engine,
+                &self.raw[l.span.clone()],
+                self.origin,
+                &|r| (self.release)(from + r.end),
+                &|mut f| {
+                    if let Ok(mut found) = found.lock() {
+                        found.append(&mut f);
+                    }
+                },
+            );
+            let field = self.shown(&l.field);
+            for mut f in found.into_inner().unwrap_or_default() {
+                f.offset = f.offset.map(|o| o + from as u64);
+                f.har = Some(HarLocation {
+                    entry: l.entry,
+                    field: field.clone(),
+                });
+                long_found.push((k, f));
+            }
+        }
         self.regions.extend(found.iter().map(|(_, _, r)| r.clone()));
+        // (Where each starts is enough: the text scan finds it there again.)
+        self.regions.extend(
+            long_found
+                .iter()
+                .filter_map(|(_, f)| f.offset.map(|o| o..o + 1)),
+        );
         // A parameter seen both encoded and decoded is reported decoded:
         // that is the secret's real value. Decoded regions by (entry,
         // field), sorted, each with the furthest end so far.
@@ -391,29 +438,40 @@ impl Scanner<'_> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        // Lines of the findings placed in the file, in file order.
+        // Lines of the findings placed in the file, in file order: those
+        // of pieces, then (past them) those of long strings.
         let mut order: Vec<(u64, usize)> = found
             .iter()
+            .map(|(_, f, _)| f)
+            .chain(long_found.iter().map(|(_, f)| f))
             .enumerate()
-            .filter_map(|(k, (_, f, _))| f.offset.map(|o| (o, k)))
+            .filter_map(|(k, f)| f.offset.map(|o| (o, k)))
             .collect();
         order.sort_unstable();
         for (offset, k) in order {
             let to = usize::try_from(offset).map_or(self.raw.len(), |o| o.min(self.raw.len()));
             self.lines.advance(self.raw, to.max(self.lines.pos));
-            let f = &mut found[k].1;
+            let f = match found.get_mut(k) {
+                Some((_, f, _)) => f,
+                None => &mut long_found[k - found.len()].1,
+            };
             f.line = Some(self.lines.line);
             f.column = Some((to as i64 - self.lines.line_start + 1).max(1) as u64);
         }
-        for (i, mut f, region) in found {
+        let pieces = found.into_iter().map(|(i, f, region)| {
             let p = &batch.pieces[i];
-            let field = batch.field(p);
-            if (!p.decoded() && shadowed(p, &region))
-                || !once.insert((p.entry, field, f.fingerprint.clone()))
-            {
+            let shadow = !p.decoded() && shadowed(p, &region);
+            (p.entry, batch.field(p), shadow, f)
+        });
+        let long = long_found.into_iter().map(|(k, f)| {
+            let l = &batch.long[k];
+            (l.entry, l.field.as_str(), false, f)
+        });
+        for (entry, field, shadow, mut f) in pieces.chain(long) {
+            if shadow || !once.insert((entry, field, f.fingerprint.clone())) {
                 continue;
             }
-            if let Some(e) = p.entry {
+            if let Some(e) = entry {
                 let (request, when) = requests
                     .entry(e)
                     .or_insert_with(|| self.request(batch, entries, &masks, e, now));
@@ -422,6 +480,11 @@ impl Scanner<'_> {
             }
             self.findings.push(f);
         }
+        let mut long = std::mem::take(&mut batch.long);
+        for l in &mut long {
+            l.field = self.shown(&l.field);
+        }
+        self.long.append(&mut long);
         batch.clear();
         entries.clear();
         // Count on to where the batch ends, so that the bytes before it are

@@ -48,9 +48,15 @@ pub enum Source {
         escaped: bool,
         prefix: usize,
     },
-    /// The percent-decoding of part of piece `of`: decoded byte `i` came
-    /// from `of`'s buffer bytes `Batch::pmap[map.start + i]`.
-    Percent { of: usize, map: Range<usize> },
+    /// The percent-decoding of the part of piece `of` that starts at
+    /// buffer byte `from`: decoded byte `i` came from the byte
+    /// `Batch::pmap[map.start + i]` past `from` (and the two after it,
+    /// when that is a `%`).
+    Percent {
+        of: usize,
+        from: usize,
+        map: Range<usize>,
+    },
     /// The base64 decoding of the JSON string body `raw[string]`.
     Base64 { string: Range<usize>, escaped: bool },
 }
@@ -62,14 +68,30 @@ impl Piece {
     }
 }
 
+/// A JSON string too long to decode into a batch (see
+/// [`Batch::weight`]): it is scanned as text where it lies in the file.
+#[derive(Clone, Debug)]
+pub struct Long {
+    /// Its body, in the file.
+    pub span: Range<usize>,
+    pub entry: Option<u64>,
+    pub field: String,
+    /// A base64 body, whose decoding is not scanned.
+    pub base64: bool,
+}
+
 #[derive(Default)]
 pub struct Batch {
     pub buf: Vec<u8>,
     pub pieces: Vec<Piece>,
     segs: Vec<Seg>,
     pub fields: String,
-    /// For percent-decoded pieces: per decoded byte, the source bytes.
-    pmap: Vec<Range<usize>>,
+    /// For percent-decoded pieces: per decoded byte, where its source
+    /// bytes start, past the parameter's start (a string the walk decodes
+    /// is shorter than 4 GiB).
+    pmap: Vec<u32>,
+    /// Strings left to the text scan, in file order.
+    pub long: Vec<Long>,
 }
 
 impl Batch {
@@ -79,6 +101,29 @@ impl Batch {
         self.segs.clear();
         self.fields.clear();
         self.pmap.clear();
+        self.long.clear();
+    }
+
+    /// The memory the batch takes, about: what bounds it (a HAR's strings
+    /// decoded, with their maps back to the file, take several times their
+    /// length when escapes are dense).
+    pub fn weight(&self) -> usize {
+        self.buf.len()
+            + self.segs.len() * std::mem::size_of::<Seg>()
+            + self.pmap.len() * std::mem::size_of::<u32>()
+            + self.pieces.len() * std::mem::size_of::<Piece>()
+    }
+
+    /// What adding the JSON string `raw[span]` would add to
+    /// [`Batch::weight`], at most: its bytes, and a raw run on each side of
+    /// each escape.
+    pub fn cost(raw: &[u8], span: &Range<usize>, escaped: bool) -> usize {
+        let escapes = if escaped {
+            memchr::memchr_iter(b'\\', &raw[span.clone()]).count()
+        } else {
+            0
+        };
+        span.len() + (2 * escapes + 1) * std::mem::size_of::<Seg>() + std::mem::size_of::<Piece>()
     }
 
     /// Where bytes `span` of piece `i` are in the JSON string it was
@@ -121,14 +166,21 @@ impl Batch {
     /// its bytes `span` were decoded from.
     pub fn encoded_span(&self, i: usize, span: &Range<usize>) -> Option<Range<usize>> {
         let p = self.pieces.get(i)?;
-        let Source::Percent { map, .. } = &p.source else {
+        let Source::Percent { from, map, .. } = &p.source else {
             return None;
         };
         let map = self.pmap.get(map.clone())?;
         let rel = |pos: usize| pos.checked_sub(p.text.start);
-        let first = map.get(rel(span.start)?)?.start;
-        let last = map.get(rel(span.end)?.checked_sub(1)?)?.end;
-        Some(first..last)
+        let first = from + *map.get(rel(span.start)?)? as usize;
+        let last = from + *map.get(rel(span.end)?.checked_sub(1)?)? as usize;
+        // An escape the decoding undid is three bytes wide.
+        let hex = |at: usize| self.buf.get(at).is_some_and(u8::is_ascii_hexdigit);
+        let width = if self.buf.get(last) == Some(&b'%') && hex(last + 1) && hex(last + 2) {
+            3
+        } else {
+            1
+        };
+        Some(first..last + width)
     }
 
     pub fn field(&self, p: &Piece) -> &str {
@@ -207,14 +259,14 @@ impl Batch {
                 b'%' => {
                     if let (Some(h), Some(l)) = (hex(input.get(i + 1)), hex(input.get(i + 2))) {
                         self.buf.push((h * 16 + l) as u8);
-                        self.pmap.push(within.start + i..within.start + i + 3);
+                        self.pmap.push(i as u32);
                         i += 3;
                         continue;
                     }
                 }
                 b'+' => {
                     self.buf.push(b' ');
-                    self.pmap.push(within.start + i..within.start + i + 1);
+                    self.pmap.push(i as u32);
                     i += 1;
                     continue;
                 }
@@ -222,7 +274,7 @@ impl Batch {
             }
             let at = self.buf.len();
             self.buf.push(input[i]);
-            self.pmap.push(within.start + i..within.start + i + 1);
+            self.pmap.push(i as u32);
             if let Some(raw) = self.raw_at(&src, within.start + i) {
                 let r = region.get_or_insert(raw..raw);
                 r.end = raw + 1;
@@ -237,6 +289,7 @@ impl Batch {
         let region = region.unwrap_or(src.region);
         let source = Source::Percent {
             of,
+            from: within.start,
             map: map_start..self.pmap.len(),
         };
         self.finish(start, seg_start, entry, &field, region, source)
@@ -287,13 +340,18 @@ impl Batch {
     }
 
     /// Query-string or form parameters in `range` (of piece `of`) that
-    /// hold a percent escape or `+`, each added decoded as a piece.
-    pub fn decoded_params(&mut self, of: usize, range: Range<usize>) {
+    /// hold a percent escape or `+`, each added decoded as a piece, as
+    /// long as the batch's weight stays within `limit` (the engine's own
+    /// views still decode the rest where it is URL-encoded).
+    pub fn decoded_params(&mut self, of: usize, range: Range<usize>, limit: usize) {
+        /// Weight per decoded byte: itself and its map entry.
+        const PER_BYTE: usize = 1 + std::mem::size_of::<u32>();
         let mut at = range.start;
         while at < range.end {
             let end =
                 memchr::memchr2(b'&', b';', &self.buf[at..range.end]).map_or(range.end, |i| at + i);
-            if self.buf[at..end].iter().any(|&b| b == b'%' || b == b'+') {
+            let fits = self.weight().saturating_add(PER_BYTE * (end - at)) <= limit;
+            if fits && self.buf[at..end].iter().any(|&b| b == b'%' || b == b'+') {
                 self.percent(of, at..end);
             }
             at = end + 1;
@@ -380,7 +438,7 @@ mod tests {
         let mut b = Batch::default();
         let p = b.string(raw, 1..16, false, b"", None, "request.url");
         let text = b.pieces[p].text.clone();
-        b.decoded_params(p, text);
+        b.decoded_params(p, text, usize::MAX);
         assert_eq!(b.pieces.len(), 2, "only the escaped parameter is decoded");
         let d = b.pieces[1].clone();
         assert!(d.decoded());

@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use std::ops::Range;
 
 use super::json::{unescape, JsonError, Lexer, Tok, MAX_DEPTH};
-use super::piece::{base64_body, Batch, Body};
+use super::piece::{base64_body, Batch, Body, Long};
 
 /// What the scanner learns of an entry besides its strings: for the human
 /// format and `--group-by`.
@@ -50,6 +50,8 @@ pub struct Walker<'a, 'b> {
     prefix: Vec<u8>,
     /// The number the next entry gets.
     next_entry: u64,
+    /// The most [`Batch::weight`] may reach (see [`Walker::piece`]).
+    limit: usize,
     /// Called after each entry, and after each other member of `log`,
     /// with the offset up to which the input has been walked: everything
     /// before it is in the batch, whole.
@@ -60,6 +62,7 @@ pub struct Walker<'a, 'b> {
 /// `log.entries` array).
 pub fn walk(
     raw: &[u8],
+    limit: usize,
     batch: &mut Batch,
     entries: &mut Vec<EntryInfo>,
     commit: &mut dyn FnMut(&mut Batch, &mut Vec<EntryInfo>, usize),
@@ -73,6 +76,7 @@ pub fn walk(
         entry: None,
         prefix: Vec::new(),
         next_entry: 0,
+        limit,
         commit,
     };
     w.document()
@@ -296,11 +300,35 @@ impl<'a> Walker<'a, '_> {
         })
     }
 
+    /// Adds the string `raw[span]`, after `prefix`, to the batch as a
+    /// piece of the current field; or, when that would take the batch's
+    /// weight past the limit, to the strings scanned as text where they lie
+    /// in the file (None), so that memory stays bounded whatever the HAR.
+    fn piece(&mut self, span: Range<usize>, escaped: bool, prefix: &[u8]) -> Option<usize> {
+        let cost = Batch::cost(self.raw, &span, escaped) + prefix.len();
+        if self.batch.weight().saturating_add(cost) > self.limit {
+            self.long(span, false);
+            return None;
+        }
+        Some(
+            self.batch
+                .string(self.raw, span, escaped, prefix, self.entry, &self.path),
+        )
+    }
+
+    fn long(&mut self, span: Range<usize>, base64: bool) {
+        self.batch.long.push(Long {
+            span,
+            entry: self.entry,
+            field: self.path.clone(),
+            base64,
+        });
+    }
+
     /// A string in the current field.
     fn string(&mut self, span: Range<usize>, escaped: bool) {
         let Some(entry) = self.entry else {
-            self.batch
-                .string(self.raw, span, escaped, b"", None, &self.path);
+            self.piece(span, escaped, b"");
             return;
         };
         if self.path == "startedDateTime" {
@@ -308,9 +336,9 @@ impl<'a> Walker<'a, '_> {
                 info.started = Some(span.clone());
             }
         }
-        let p = self
-            .batch
-            .string(self.raw, span, escaped, b"", Some(entry), &self.path);
+        let Some(p) = self.piece(span, escaped, b"") else {
+            return;
+        };
         if self.path == "request.method" {
             if let Some(info) = self.entries.last_mut().filter(|e| e.entry == entry) {
                 info.method = Some(p);
@@ -326,7 +354,8 @@ impl<'a> Walker<'a, '_> {
             if let Some(q) = memchr::memchr(b'?', &self.batch.buf[text.clone()]) {
                 let end = memchr::memchr(b'#', &self.batch.buf[text.start + q..text.end])
                     .map_or(text.end, |h| text.start + q + h);
-                self.batch.decoded_params(p, text.start + q + 1..end);
+                self.batch
+                    .decoded_params(p, text.start + q + 1..end, self.limit);
             }
         }
     }
@@ -379,17 +408,12 @@ impl<'a> Walker<'a, '_> {
             self.prefix.extend_from_slice(before);
             self.prefix.extend_from_slice(n);
             self.prefix.extend_from_slice(after);
-            let p = self.batch.string(
-                self.raw,
-                span,
-                escaped,
-                &self.prefix,
-                self.entry,
-                &self.path,
-            );
-            if kind == Pairs::Param {
+            let prefix = std::mem::take(&mut self.prefix);
+            let p = self.piece(span, escaped, &prefix);
+            self.prefix = prefix;
+            if let Some(p) = p.filter(|_| kind == Pairs::Param) {
                 let text = self.batch.pieces[p].text.clone();
-                self.batch.decoded_params(p, text);
+                self.batch.decoded_params(p, text, self.limit);
             }
         }
         for (key, span, escaped) in others {
@@ -430,7 +454,11 @@ impl<'a> Walker<'a, '_> {
         };
         let len = self.path.len();
         self.path.push_str(".text");
-        if base64 {
+        // Decoding takes up to three times the body's length at once (its
+        // unescaped copy, that without line breaks, the decoded bytes).
+        if base64 && self.batch.weight().saturating_add(3 * span.len()) > self.limit {
+            self.long(span, true);
+        } else if base64 {
             let body = if escaped {
                 let mut body = Vec::new();
                 unescape(self.raw, span.clone(), 0, &mut body, &mut Vec::new());
@@ -447,14 +475,9 @@ impl<'a> Walker<'a, '_> {
                 }
                 None => self.string(span, escaped),
             }
-        } else {
-            let p = self
-                .batch
-                .string(self.raw, span, escaped, b"", self.entry, &self.path);
-            if form {
-                let text = self.batch.pieces[p].text.clone();
-                self.batch.decoded_params(p, text);
-            }
+        } else if let Some(p) = self.piece(span, escaped, b"").filter(|_| form) {
+            let text = self.batch.pieces[p].text.clone();
+            self.batch.decoded_params(p, text, self.limit);
         }
         self.path.truncate(len);
         Ok(())

@@ -27,6 +27,9 @@ pub struct Limits {
     pub max_ratio: u64,
     /// `-a/--text`: binary data is scanned as text, not skipped.
     pub binary_as_text: bool,
+    /// `--max-har-string`: how much of a HAR's strings is decoded at once
+    /// (see `har::scan`).
+    pub max_har_string: u64,
 }
 
 /// Below this many decoded bytes the ratio is not checked. Logs with
@@ -351,6 +354,7 @@ mod tests {
             max_decoded: 10,
             max_ratio: 1000,
             binary_as_text: false,
+            max_har_string: u64::MAX,
         });
         let mut l = Layer::new(
             &b"0123456789abcdef"[..],

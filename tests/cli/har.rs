@@ -716,3 +716,113 @@ fn issue_16_har_log_that_is_not_an_object_is_a_broken_har() {
     run.check_eq(run.stderr.contains("HAR"), false, "no HAR warning");
     run.expect_code(1);
 }
+
+/// A capture whose first entry has a large response body holding `body`'s
+/// tokens among log lines (`base64`: base64-encoded), and whose second has
+/// `header` in its Authorization header.
+fn large_body_capture(body: &[String], header: &str, base64: bool) -> String {
+    let mut text = String::new();
+    for i in 0..20_000 {
+        text.push_str(&format!(
+            "2024-05-01T12:00:{:02}Z INFO request {i} ok\n",
+            i % 60
+        ));
+        if i % 5_000 == 2_500 {
+            let t = &body[i / 5_000 % body.len()];
+            text.push_str(&format!("{{\"config\":{{\"api_token\":\"{t}\"}}}}\n"));
+        }
+    }
+    let content = if base64 {
+        json!({"mimeType": "text/plain", "encoding": "base64", "text": STANDARD.encode(&text)})
+    } else {
+        json!({"mimeType": "text/plain", "text": text})
+    };
+    let har = json!({"log": {"version": "1.2", "entries": [
+        {"request": {"method": "GET", "url": "https://app.example.com/logs", "headers": []},
+         "response": {"status": 200, "headers": [], "content": content}},
+        {"request": {"method": "GET", "url": "https://app.example.com/me",
+                     "headers": [{"name": "Authorization", "value": format!("Bearer {header}")}]},
+         "response": {"status": 200, "headers": []}},
+    ]}});
+    serde_json::to_string(&har).expect("json")
+}
+
+/// Issue 16 item 12: a string that does not fit `--max-har-string` is
+/// scanned as text where it lies in the file, with a note naming its entry
+/// and field: the same findings, at the same places, as when decoded.
+#[test]
+fn issue_16_a_har_string_over_the_limit_is_scanned_in_place() {
+    let mut rng = Rng::new(1612);
+    let body: Vec<String> = (0..2)
+        .map(|_| tokens::github_classic(&mut rng, "ghp"))
+        .collect();
+    let header = tokens::github_classic(&mut rng, "ghp");
+    let env = Env::new();
+    let path = env.write("big.har", large_body_capture(&body, &header, false));
+    let key = |f: &Finding| {
+        let har = f.har.as_ref().map(|h| (h.entry, h.field.clone()));
+        (har, f.line, f.column, f.offset, f.fingerprint.clone())
+    };
+    let decoded = jsonl(&env, &path, false);
+    decoded.check(!decoded.stderr.contains("max-har-string"), "fits 256M");
+    let mut want: Vec<_> = decoded.findings().iter().map(key).collect();
+    want.sort();
+    decoded.check_eq(want.len(), 3, "2 in the body (each once), 1 header");
+    let run = env.run(&[
+        "scan".as_ref(),
+        "--format".as_ref(),
+        "jsonl".as_ref(),
+        "--max-har-string".as_ref(),
+        "100K".as_ref(),
+        path.as_os_str(),
+    ]);
+    let mut got: Vec<_> = run.findings().iter().map(key).collect();
+    got.sort();
+    run.check_eq(got, want, "same findings, same places");
+    run.expect_stderr_line(&[
+        "big.har",
+        "entry 0, response.content.text",
+        "does not fit --max-har-string",
+        "scanned as text",
+    ]);
+    run.expect_code(1);
+}
+
+/// Issue 16 item 12: a base64 body that does not fit is not decoded: an
+/// error names its entry and field, the exit status says the scan is
+/// incomplete, and the rest of the capture is still scanned.
+#[test]
+fn issue_16_a_base64_body_over_the_limit_is_an_error_and_the_rest_is_scanned() {
+    let mut rng = Rng::new(1613);
+    let body = vec![tokens::github_classic(&mut rng, "ghp")];
+    let header = tokens::github_classic(&mut rng, "ghp");
+    let env = Env::new();
+    let path = env.write("b64.har", large_body_capture(&body, &header, true));
+    let decoded = jsonl(&env, &path, false);
+    decoded.check_eq(decoded.findings().len(), 2, "decoded within 256M");
+    decoded.expect_code(1);
+    let run = env.run(&[
+        "scan".as_ref(),
+        "--format".as_ref(),
+        "jsonl".as_ref(),
+        "--max-har-string".as_ref(),
+        "100K".as_ref(),
+        path.as_os_str(),
+    ]);
+    let found = run.findings();
+    run.check_eq(
+        found
+            .iter()
+            .map(|f| f.fingerprint.clone())
+            .collect::<Vec<_>>(),
+        vec![sha256_hex(&header)],
+        "only the header's token",
+    );
+    run.expect_stderr_line(&[
+        "b64.har",
+        "entry 0, response.content.text",
+        "base64 body",
+        "not decoded",
+    ]);
+    run.expect_code(2);
+}
