@@ -1,11 +1,13 @@
 //! The keyword search: every rule keyword of at least [`super::SHORT`]
 //! bytes, found in one pass.
 //!
-//! Up to 128 keywords, aho-corasick's packed searcher (Teddy) runs, its
-//! pattern-count heuristics off, with a DFA to fall back on where input
-//! slows it down ([`Guarded`]); past that (a user's many rules) the
-//! automaton alone. Teddy screens 16 or 32 bytes at a time against
-//! 16 buckets of patterns by the nybbles of their first four bytes: a
+//! Up to 128 distinct keyword heads (first four bytes), aho-corasick's
+//! packed searcher (Teddy) runs over the heads, its pattern-count
+//! heuristics off, each head hit checked against the keywords it begins,
+//! with a DFA to fall back on where input slows it down ([`Guarded`]);
+//! past that (a user's many rules) the automaton alone. Teddy screens 16
+//! or 32 bytes at a time against 16 buckets of patterns by the nybbles of
+//! their first four bytes: a
 //! bucket flags a position when each of those bytes fits the nybbles of
 //! *some* pattern of the bucket, so a bucket of unlike patterns flags
 //! ordinary text everywhere and verification swamps the scan. The patterns
@@ -30,9 +32,16 @@ pub enum Keywords {
 /// Both give the same leftmost-longest matches; only the speed differs.
 #[derive(Clone, Debug)]
 pub struct Guarded {
+    /// Searches the keywords' distinct heads (their first [`SCREENED`]
+    /// bytes), not the keywords: a head hit is then checked against the
+    /// few keywords that begin with it. Teddy verifies each flag against
+    /// every pattern of its bucket, whole; on the sample logs heads made
+    /// the screen a third faster than the 127 keywords themselves.
     teddy: packed::Searcher,
-    /// For each of Teddy's pattern ids, the keyword's index.
-    by_id: Vec<usize>,
+    /// For each of Teddy's pattern ids, the keywords (indexes) that begin
+    /// with that head, longest first.
+    heads: Vec<Vec<usize>>,
+    patterns: Vec<Vec<u8>>,
     /// The same keywords, searched byte by byte (ids are keyword indexes).
     dfa: AhoCorasick,
     /// Longest keyword: a match starting in a block ends this far past it.
@@ -55,12 +64,24 @@ const SCREENED: usize = 4;
 
 impl Keywords {
     pub fn new(patterns: &[Vec<u8>]) -> Result<Keywords, aho_corasick::BuildError> {
-        let by_id = deal(patterns);
+        let mut heads: Vec<(&[u8], Vec<usize>)> = Vec::new();
+        for (i, p) in patterns.iter().enumerate() {
+            let head = &p[..p.len().min(SCREENED)];
+            match heads.iter_mut().find(|(h, _)| *h == head) {
+                Some((_, list)) => list.push(i),
+                None => heads.push((head, vec![i])),
+            }
+        }
+        for (_, list) in &mut heads {
+            list.sort_by_key(|&i| std::cmp::Reverse(patterns[i].len()));
+        }
+        let head_bytes: Vec<Vec<u8>> = heads.iter().map(|(h, _)| h.to_vec()).collect();
+        let by_id = deal(&head_bytes);
         let packed = packed::Config::new()
             .match_kind(packed::MatchKind::LeftmostLongest)
             .heuristic_pattern_limits(false)
             .builder()
-            .extend(by_id.iter().map(|&p| &patterns[p]))
+            .extend(by_id.iter().map(|&h| &head_bytes[h]))
             .build();
         let dfa = |prefilter: bool| {
             AhoCorasickBuilder::new()
@@ -72,7 +93,8 @@ impl Keywords {
         if let Some(teddy) = packed {
             return Ok(Keywords::Packed(Guarded {
                 teddy,
-                by_id,
+                heads: by_id.iter().map(|&h| heads[h].1.clone()).collect(),
+                patterns: patterns.to_vec(),
                 dfa: dfa(false)?,
                 longest: patterns.iter().map(Vec::len).max().unwrap_or(0),
             }));
@@ -117,8 +139,21 @@ impl Guarded {
             while at < block_end {
                 match self.teddy.find_in(hay, Span::from(at..span_end)) {
                     Some(m) if m.start() < block_end => {
-                        hits.push((self.by_id[m.pattern().as_usize()], m.start(), m.end()));
-                        at = m.end();
+                        // Every keyword found at this position has this
+                        // head: the longest of them is the match. None: the
+                        // next keyword may start at the next byte.
+                        let p = m.start();
+                        let rest = &hay[p..span_end];
+                        let longest = self.heads[m.pattern().as_usize()]
+                            .iter()
+                            .find(|&&k| rest.starts_with(&self.patterns[k]));
+                        match longest {
+                            Some(&k) => {
+                                at = p + self.patterns[k].len();
+                                hits.push((k, p, at));
+                            }
+                            None => at = p + 1,
+                        }
                     }
                     _ => at = block_end,
                 }
@@ -298,8 +333,9 @@ mod tests {
     }
 
     /// Block by block, switching to the DFA or not, the matches are
-    /// those of one Teddy pass over the whole range: blocks never cut a
-    /// match, and nested or overlapping keywords resolve alike.
+    /// those of one DFA pass over the whole range: blocks never cut a
+    /// match, and nested, overlapping or head-sharing keywords resolve
+    /// alike.
     #[test]
     fn guarded_search_finds_what_one_pass_finds() {
         let words = [
@@ -308,9 +344,12 @@ mod tests {
             "oken=",
             "ghp_",
             "ghp_ghp_",
+            "ghp_x",
             "xoxb-",
             "AKIA",
             "aaaa",
+            "aaaab",
+            "toke",
         ];
         let patterns: Vec<Vec<u8>> = words.iter().map(|w| w.as_bytes().to_vec()).collect();
         let Keywords::Packed(g) = Keywords::new(&patterns).expect("builds") else {
@@ -324,20 +363,17 @@ mod tests {
                 0 | 1 => words[(seed >> 8) as usize % words.len()],
                 2 => "aaaaaaa",
                 3 => "ghp_ghp_ghp_",
+                // A head ("acce") with no keyword of its own there.
+                4 => "access_tok",
                 _ => " x=",
             };
             hay.extend_from_slice(piece.as_bytes());
         }
         let range = 3..hay.len() - 2;
         let mut want = Vec::new();
-        for m in g.teddy.find_iter(&hay[range.clone()]) {
-            let start = range.start + m.start();
-            want.push((
-                g.by_id[m.pattern().as_usize()],
-                start,
-                range.start + m.end(),
-            ));
-        }
+        automaton(&g.dfa, &hay, range.clone(), &mut |p, s, e| {
+            want.push((p, s, e))
+        });
         assert!(want.len() > 100, "{} matches", want.len());
         for block in [1, 2, 3, 7, 64, 1000, 1 << 20] {
             for floor in [0, u128::MAX] {
