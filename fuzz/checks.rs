@@ -157,10 +157,7 @@ pub fn redact(data: &[u8]) {
 /// is that byte. (Findings from a view are placed and redacted by these
 /// spans, so a wrong one would leave part of a secret in a copy.)
 pub fn views(data: &[u8]) {
-    let mut seen = Vec::new();
-    for base64 in [false, true] {
-        seen.extend(decode::view(data, base64));
-    }
+    let mut seen: Vec<_> = decode::views(data).into_iter().flatten().collect();
     let begin = data.windows(10).position(|w| w == b"-----BEGIN");
     if let Some(begin) = begin {
         let line_start = data[..begin]

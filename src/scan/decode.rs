@@ -79,6 +79,15 @@ impl Layer {
         }
     }
 
+    /// Bytes copied unchanged from input offset `at` on.
+    fn copy(&mut self, bytes: &[u8], at: usize) {
+        let at = at as u32;
+        let n = bytes.len() as u32;
+        self.bytes.extend_from_slice(bytes);
+        self.from.extend(at..at + n);
+        self.to.extend(at + 1..at + n + 1);
+    }
+
     fn extend(&mut self, bytes: &[u8], src: Range<usize>) {
         for &b in bytes {
             self.bytes.push(b);
@@ -104,15 +113,15 @@ pub fn needs_view(raw: &[u8]) -> bool {
         || memchr::memchr(0x1b, raw).is_some()
 }
 
-/// The decoded view of `raw`: escapes undone round after round (at most
-/// [`DEPTH`]), then, when `base64`, base64 runs that hold text decoded and
-/// one more round for escapes inside them. `None` when nothing changed, or
-/// (with `base64`) when no base64 run was decoded: the base64 view is a
-/// second view, since decoding a Basic credential's base64 hides it from
-/// the rule that matches it encoded. Stretches longer than `u32::MAX` are not decoded.
-pub fn view(raw: &[u8], base64: bool) -> Option<View> {
+/// The decoded views of `raw`: escapes undone round after round (at most
+/// [`DEPTH`]), `None` when nothing changed; and on top of that, base64 runs
+/// that hold text decoded and one more round for escapes inside them,
+/// `None` when no base64 run was decoded. The base64 view is a second view,
+/// since decoding a Basic credential's base64 hides it from the rule that
+/// matches it encoded. Stretches longer than `u32::MAX` are not decoded.
+pub fn views(raw: &[u8]) -> [Option<View>; 2] {
     if raw.len() >= u32::MAX as usize {
-        return None;
+        return [None, None];
     }
     let mut v = View::identity(raw);
     let mut changed = false;
@@ -125,14 +134,14 @@ pub fn view(raw: &[u8], base64: bool) -> Option<View> {
             None => break,
         }
     }
-    if base64 {
-        v = v.then(decode_base64_runs(&v.bytes)?);
-        if let Some(layer) = unescape(&v.bytes) {
-            v = v.then(layer);
+    let base64 = decode_base64_runs(&v.bytes).map(|layer| {
+        let mut b = v.then(layer);
+        if let Some(layer) = unescape(&b.bytes) {
+            b = b.then(layer);
         }
-        return Some(v);
-    }
-    changed.then_some(v)
+        b
+    });
+    [changed.then_some(v), base64]
 }
 
 /// Undoes every escape in `s` once; `None` when there is none.
@@ -142,16 +151,26 @@ fn unescape(s: &[u8]) -> Option<Layer> {
     let mut run = UrlRun::default();
     let mut i = 0;
     while i < s.len() {
-        let special = matches!(s[i], b'\\' | b'%' | b'&' | 0x1b);
+        // The bytes up to the next that may start an escape are copied as
+        // they are, at once.
+        let plain = s[i..]
+            .iter()
+            .position(|b| matches!(b, b'\\' | b'%' | b'&' | 0x1b))
+            .unwrap_or(s.len() - i);
+        out.copy(&s[i..i + plain], i);
+        i += plain;
+        if i == s.len() {
+            break;
+        }
         let url = s[i] == b'%' && run.url_encoded(s, i);
-        let len = match special.then(|| escape_at(s, i, url)).flatten() {
+        let len = match escape_at(s, i, url) {
             Some((decoded, len)) => {
                 out.extend(decoded.as_slice(), i..i + len);
                 changed = true;
                 len
             }
             None => {
-                out.extend(&s[i..=i], i..i + 1);
+                out.copy(&s[i..=i], i);
                 1
             }
         };
@@ -595,7 +614,8 @@ mod tests {
     use super::*;
 
     fn decoded(raw: &str) -> String {
-        let v = view(raw.as_bytes(), true).or_else(|| view(raw.as_bytes(), false));
+        let [plain, base64] = views(raw.as_bytes());
+        let v = base64.or(plain);
         String::from_utf8(v.map_or(raw.as_bytes().to_vec(), |v| v.bytes)).expect("utf-8")
     }
 
@@ -667,7 +687,8 @@ mod tests {
     #[test]
     fn maps_decoded_ranges_back_to_raw() {
         let raw = br#"k=\"AKIA\/xy\u002Bz\""#;
-        let v = view(raw, false).expect("changed");
+        let [v, _] = views(raw);
+        let v = v.expect("changed");
         let text = String::from_utf8_lossy(&v.bytes).into_owned();
         let s = text.find("AKIA").expect("found");
         let e = text.find("z").expect("found") + 1;

@@ -47,13 +47,23 @@ impl RawMatch {
     }
 }
 
-/// A keyword searched on its own, with its rules and their widest
-/// `before` / `window` (as `pattern_reach` holds for the others).
+/// A keyword searched on its own, with its rules and their reach (as
+/// `pattern_reach` holds for the others).
 #[derive(Clone, Debug)]
 struct ShortKeyword {
     finder: memchr::memmem::Finder<'static>,
     rules: Vec<usize>,
-    reach: (usize, usize),
+    reach: Reach,
+}
+
+/// What a keyword's rules search around a hit, together: their widest
+/// `before` and `window`, and whether one of them reads across lines.
+/// Known per keyword, so that a hit does not fold over its rules for it.
+#[derive(Clone, Copy, Debug)]
+struct Reach {
+    before: usize,
+    after: usize,
+    multiline: bool,
 }
 
 /// The compiled rule set plus its keyword search. Built once; each
@@ -66,9 +76,9 @@ pub struct Engine {
     keywords: Keywords,
     /// For each keyword pattern, the rules to try when it hits.
     pattern_rules: Vec<Vec<usize>>,
-    /// For each keyword pattern, the widest `before` and `window` of its
-    /// rules: line edges are searched once per hit, within these.
-    pattern_reach: Vec<(usize, usize)>,
+    /// For each keyword pattern, its rules' reach: line edges are searched
+    /// once per hit, within it.
+    pattern_reach: Vec<Reach>,
     /// Keywords shorter than [`SHORT`] bytes (`@` for URL userinfo): kept
     /// out of the keyword search, whose SIMD screen is only as selective as
     /// its shortest pattern, and found with memchr / memmem instead.
@@ -130,10 +140,10 @@ impl Engine {
             .map(|r| r.window.max(r.before))
             .max()
             .unwrap_or(0);
-        let widest = |list: &[usize]| {
-            let before = list.iter().map(|&r| rules[r].before).max().unwrap_or(0);
-            let after = list.iter().map(|&r| rules[r].window).max().unwrap_or(0);
-            (before, after)
+        let widest = |list: &[usize]| Reach {
+            before: list.iter().map(|&r| rules[r].before).max().unwrap_or(0),
+            after: list.iter().map(|&r| rules[r].window).max().unwrap_or(0),
+            multiline: list.iter().any(|&r| rules[r].spec.multiline),
         };
         let pattern_reach = pattern_rules.iter().map(|list| widest(list)).collect();
         let short = short
@@ -241,9 +251,10 @@ impl Engine {
         let search_from = own.start.saturating_sub(self.reach);
         let search_to = (own.end + self.reach).min(hay.len());
         let mut lines = LineCache::default();
-        let mut hit = |rules: &[usize], start: usize, end: usize, edges: Edges| {
+        let mut hit = |rules: &[usize], reach: Reach, start: usize, end: usize| {
+            let edges = lines.edges(hay, start, end, reach.before, reach.after);
             if let Some(v) = views.as_deref_mut() {
-                v.note(self, hay, rules, start, end, &edges);
+                v.note(hay, reach, start, end, &edges);
             }
             for &r in rules {
                 let w = self.window(r, start, end, &edges);
@@ -252,18 +263,14 @@ impl Engine {
         };
         self.keywords
             .each(hay, search_from..search_to, |p, start, end| {
-                let (before, after) = self.pattern_reach[p];
-                let edges = lines.edges(hay, start, end, before, after);
-                hit(&self.pattern_rules[p], start, end, edges);
+                hit(&self.pattern_rules[p], self.pattern_reach[p], start, end);
             });
         for kw in &self.short {
             let area = &hay[search_from..search_to];
             for at in kw.finder.find_iter(area) {
                 let start = search_from + at;
                 let end = start + kw.finder.needle().len();
-                let (before, after) = kw.reach;
-                let edges = lines.edges(hay, start, end, before, after);
-                hit(&kw.rules, start, end, edges);
+                hit(&kw.rules, kw.reach, start, end);
             }
         }
         self.flush(hay, &mut pending, own, out);
@@ -282,11 +289,11 @@ impl Engine {
     ) -> Vec<RawMatch> {
         let mut out = Vec::new();
         let mut found = Vec::new();
-        let both = views.stretches.iter().flat_map(|s| [(s, false), (s, true)]);
-        for (stretch, base64) in both {
-            let Some(view) = decode::view(&hay[stretch.clone()], base64) else {
-                continue;
-            };
+        let each = views.stretches.iter().flat_map(|s| {
+            let [plain, base64] = decode::views(&hay[s.clone()]);
+            [plain, base64].into_iter().flatten().map(move |v| (s, v))
+        });
+        for (stretch, view) in each {
             found.clear();
             self.scan_raw(&view.bytes, &(0..view.bytes.len()), &mut found, None);
             for m in found.drain(..) {
@@ -447,27 +454,17 @@ impl Views {
     }
 
     /// Looks at the line around a keyword hit at `start..end` of `hay`,
-    /// which selected `rules`.
-    fn note(
-        &mut self,
-        engine: &Engine,
-        hay: &[u8],
-        rules: &[usize],
-        start: usize,
-        end: usize,
-        edges: &Edges,
-    ) {
+    /// whose rules search within `reach`.
+    fn note(&mut self, hay: &[u8], reach: Reach, start: usize, end: usize, edges: &Edges) {
         let line = edges.line_start..edges.line_end.max(end);
-        if rules.iter().any(|&r| engine.rules[r].spec.multiline) {
+        if reach.multiline {
             self.note_pem(hay, edges.line_start, start);
         }
         // Only the stretch the hit's rules search can hold what they
         // would find: escapes elsewhere on a long line (a Referer's `%2F`,
         // a JSON field further on) need no decoding.
-        let (before, after) = rules.iter().fold((0, 0), |(b, a), &r| {
-            (b.max(engine.rules[r].before), a.max(engine.rules[r].window))
-        });
-        let reach = start.saturating_sub(before).max(line.start)..(end + after).min(line.end);
+        let reach =
+            start.saturating_sub(reach.before).max(line.start)..(end + reach.after).min(line.end);
         let kept = self
             .stretches
             .last()
