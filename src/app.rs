@@ -27,6 +27,7 @@ use crate::har;
 use crate::messages::{self, io_cause, Messages};
 use crate::progress;
 use crate::redact;
+use crate::report::order::{InOrder, Turn};
 use crate::report::{self, Counts, Format, Reporter};
 use crate::rules::{check, Rule, Rules};
 use crate::sanitize::{self, Redactor};
@@ -171,9 +172,14 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
     let (tx, rx) = bounded::<Vec<Finding>>(64);
     let (counts, write_result, seen) = std::thread::scope(|s| {
         let reporter = s.spawn(|| report(rx, &settings, engine.rules(), known, seen));
-        inputs.par_iter().zip(&sizes).for_each_init(
-            || (tx.clone(), engine.clone()),
-            |(tx, engine), (input, size)| {
+        let order = InOrder::new(&tx);
+        inputs.par_iter().zip(&sizes).enumerate().for_each_init(
+            || engine.clone(),
+            |engine, (i, (input, size))| {
+                let _turn = Turn {
+                    order: &order,
+                    input: i,
+                };
                 let origin = Origin {
                     path: match input {
                         Input::Stdin => "-".into(),
@@ -188,9 +194,7 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
                         .filter(|f| f.confidence >= settings.min_confidence)
                         .collect();
                     if !batch.is_empty() {
-                        // A closed channel means the reporter stopped (broken
-                        // pipe); the remaining scan is moot.
-                        let _ = tx.send(batch);
+                        order.send(i, batch);
                     }
                 };
                 let mut scan = Scan {
@@ -213,6 +217,7 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
                 progress::add(size.saturating_sub(scan.progressed));
             },
         );
+        drop(order);
         drop(tx);
         // A reporter that panicked wrote an unknown part of the findings.
         reporter.join().unwrap_or_else(|_| {

@@ -37,6 +37,8 @@ mod har;
 mod hostile;
 #[path = "cli/names.rs"]
 mod names;
+#[path = "cli/order.rs"]
+mod order;
 #[path = "cli/redact.rs"]
 mod redact;
 #[path = "cli/redact_damage.rs"]

@@ -7,6 +7,7 @@ pub mod csv;
 pub mod group;
 pub mod human;
 pub mod json;
+pub mod order;
 pub mod sarif;
 
 use std::io::{self, Write};
