@@ -87,18 +87,16 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Outcome> {
 /// baseline file. Success is 0 whatever was found; an incomplete scan is
 /// still 2 (its baseline is written, but lacks what could not be read).
 pub fn baseline(args: BaselineArgs) -> anyhow::Result<Outcome> {
-    let scan = &args.scan;
-    if scan.state.is_some()
-        || scan.baseline.is_some()
-        || scan.format.is_some()
-        || scan.group_by.is_some()
-    {
-        bail!(Usage(
-            "baseline takes no --state, --baseline, --format or --group-by: it writes its findings to -o FILE"
-                .into()
-        ));
-    }
-    let outcome = run(args.scan, Some(args.output))?;
+    let scan = ScanArgs {
+        input: args.input,
+        format: None,
+        show_secrets: false,
+        state: None,
+        baseline: None,
+        group_by: None,
+        color: ColorArg::Never,
+    };
+    let outcome = run(scan, Some(args.output))?;
     Ok(Outcome {
         findings: 0,
         ..outcome
@@ -107,9 +105,9 @@ pub fn baseline(args: BaselineArgs) -> anyhow::Result<Outcome> {
 
 fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome> {
     let start = Instant::now();
-    let config = Config::find(args.config.as_deref(), args.no_config)?;
-    let engine = engine(&args.rules, config.as_ref())?;
-    threads(args.threads)?;
+    let config = Config::find(args.input.config.as_deref(), args.input.no_config)?;
+    let engine = engine(&args.input.rules, config.as_ref())?;
+    threads(args.input.threads)?;
     let stdout_tty = io::stdout().is_terminal();
     let settings = Settings {
         baseline_out,
@@ -128,14 +126,14 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
             ColorArg::Never => false,
             ColorArg::Auto => stdout_tty && std::env::var_os("NO_COLOR").is_none(),
         },
-        min_confidence: confidence(args.min_confidence),
+        min_confidence: confidence(args.input.min_confidence),
         show_secrets: args.show_secrets,
         limits: Limits {
-            max_depth: usize::from(args.max_depth),
-            max_decoded: args.max_decoded,
-            max_ratio: args.max_ratio,
-            binary_as_text: args.text,
-            max_har_string: args.max_har_string,
+            max_depth: usize::from(args.input.max_depth),
+            max_decoded: args.input.max_decoded,
+            max_ratio: args.input.max_ratio,
+            binary_as_text: args.input.text,
+            max_har_string: args.input.max_har_string,
         },
     };
     if settings.group && matches!(settings.format, Format::Sarif | Format::Csv) {
@@ -143,7 +141,7 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
             "--group-by writes json, jsonl or human records, not sarif or csv".into()
         ));
     }
-    let mut paths = args.paths.clone();
+    let mut paths = args.input.paths.clone();
     if paths.is_empty() {
         if !stdin_is_data() {
             bail!(Usage(
@@ -161,11 +159,11 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
     }
     let mut ledger = args.state.as_deref().map(Ledger::open).transpose()?;
     let seen = ledger.as_mut().map(Ledger::take_reported);
-    let msgs = Messages::new(args.quiet);
+    let msgs = Messages::new(args.input.quiet);
     let skip = |p: &Path| config.as_ref().is_some_and(|c| c.skips(p));
-    let inputs = discover(&paths, args.follow, &skip, &msgs);
+    let inputs = discover(&paths, args.input.follow, &skip, &msgs);
     let sizes = disk_sizes(&inputs);
-    if !args.quiet {
+    if !args.input.quiet {
         progress::start(sizes.iter().sum());
     }
     let bytes = AtomicU64::new(0);
@@ -245,7 +243,7 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
         }
     }
     progress::finish();
-    if !args.quiet {
+    if !args.input.quiet {
         summary(&inputs, bytes.load(Ordering::Relaxed), counts, &msgs, start);
     }
     Ok(Outcome {

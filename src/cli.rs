@@ -134,22 +134,13 @@ pub struct RedactArgs {
     pub max_ratio: u64,
 }
 
+/// What `scan` and `baseline` both take: the inputs, the rules, and how
+/// the inputs are read.
 #[derive(Debug, Args)]
-pub struct ScanArgs {
+pub struct InputArgs {
     /// Files or directories to scan; '-' reads stdin. With no path, stdin is
     /// read when it is a pipe or a file.
     pub paths: Vec<PathBuf>,
-
-    /// Output format [default: human on a terminal, jsonl otherwise].
-    #[arg(long, value_enum)]
-    pub format: Option<FormatArg>,
-
-    /// Print raw secrets instead of masked ones.
-    ///
-    /// Off by default: secrets are shown as their public prefix plus a few
-    /// characters, e.g. `ghp_Xk12…(redacted)`, in every format and message.
-    #[arg(long)]
-    pub show_secrets: bool,
 
     /// Extra rule file or directory of *.toml rule files (repeatable).
     ///
@@ -183,21 +174,6 @@ pub struct ScanArgs {
     /// many control bytes. NUL runs alone never make a file binary.
     #[arg(long, short = 'a')]
     pub text: bool,
-
-    /// Remember what was scanned in FILE: scan only what is new since the
-    /// last run with it, follow rotated logs, report each secret once.
-    #[arg(long, value_name = "FILE")]
-    pub state: Option<PathBuf>,
-
-    /// Leave out the findings whose fingerprints FILE lists (written by
-    /// `leaksweep baseline`).
-    #[arg(long, value_name = "FILE")]
-    pub baseline: Option<PathBuf>,
-
-    /// One record per distinct secret instead of one per finding: count,
-    /// files, hosts, first and last seen (json, jsonl or human).
-    #[arg(long, value_enum, value_name = "WHAT")]
-    pub group_by: Option<GroupBy>,
 
     /// Config file (skip globs, disabled rules, ignored fingerprints,
     /// allowed values, entropy bounds) [default: ./leaksweep.toml if any].
@@ -234,6 +210,38 @@ pub struct ScanArgs {
     /// noted; a base64 body that does not fit is not decoded, an error.
     #[arg(long, default_value = "256M", value_parser = parse_har_string, value_name = "SIZE")]
     pub max_har_string: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Output format [default: human on a terminal, jsonl otherwise].
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+
+    /// Print raw secrets instead of masked ones.
+    ///
+    /// Off by default: secrets are shown as their public prefix plus a few
+    /// characters, e.g. `ghp_Xk12…(redacted)`, in every format and message.
+    #[arg(long)]
+    pub show_secrets: bool,
+
+    /// Remember what was scanned in FILE: scan only what is new since the
+    /// last run with it, follow rotated logs, report each secret once.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// Leave out the findings whose fingerprints FILE lists (written by
+    /// `leaksweep baseline`).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// One record per distinct secret instead of one per finding: count,
+    /// files, hosts, first and last seen (json, jsonl or human).
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub group_by: Option<GroupBy>,
 
     /// When to colour human output.
     #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
@@ -295,7 +303,7 @@ pub struct BaselineArgs {
     pub output: PathBuf,
 
     #[command(flatten)]
-    pub scan: ScanArgs,
+    pub input: InputArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -355,8 +363,8 @@ mod tests {
             panic!("not scan")
         };
         assert_eq!(s.format, Some(FormatArg::Jsonl));
-        assert_eq!(s.threads, Some(2));
-        assert_eq!(s.paths, vec![PathBuf::from("a.log"), PathBuf::from("-")]);
+        assert_eq!(s.input.threads, Some(2));
+        assert_eq!(s.input.paths, vec![PathBuf::from("a.log"), PathBuf::from("-")]);
         assert!(!s.show_secrets);
     }
 

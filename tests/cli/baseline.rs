@@ -94,3 +94,57 @@ fn a_bad_baseline_is_an_error_and_baseline_takes_no_state() {
     run.expect_code(2);
     run.check(!env.path("b.json").exists(), "no baseline written");
 }
+
+/// Issue 19 item 3: `baseline --help` lists exactly what `baseline` takes:
+/// not the output options of `scan`, which it refused or ignored.
+#[test]
+fn issue_19_baseline_help_lists_only_what_it_takes() {
+    let env = Env::new();
+    env.write("a.log", "nothing here\n");
+    let help = env.run(&["baseline", "--help"]);
+    help.expect_code(0);
+    let scan_help = env.run(&["scan", "--help"]);
+    // An option is listed on a line of its own: `  -j, --threads <N>`.
+    let listed = |help: &str, option: &str| {
+        help.lines().any(|l| {
+            let l = l.trim_start();
+            let l = l
+                .split_once(", ")
+                .filter(|(short, _)| short.len() == 2)
+                .map_or(l, |(_, long)| long);
+            l.split([' ', '=']).next() == Some(option)
+        })
+    };
+    for option in [
+        "--format",
+        "--state",
+        "--baseline",
+        "--group-by",
+        "--show-secrets",
+        "--color",
+    ] {
+        help.check(
+            !listed(&help.stdout(), option),
+            format!("baseline --help lists {option}"),
+        );
+        scan_help.check(
+            listed(&scan_help.stdout(), option),
+            format!("scan --help lacks {option}"),
+        );
+        let run = env.run(&["baseline", option, "x", "a.log", "-o", "b.json"]);
+        run.expect_code(2);
+        run.expect_stderr_line(&["unexpected argument", option]);
+        run.check(!env.path("b.json").exists(), "no baseline written");
+    }
+    for option in [
+        "--rules",
+        "--min-confidence",
+        "--threads",
+        "--max-har-string",
+    ] {
+        help.check(
+            listed(&help.stdout(), option),
+            format!("baseline --help lacks {option}"),
+        );
+    }
+}
