@@ -55,8 +55,15 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff), e.g. `leaksweep man > leaksweep.1`.
-    Man,
+    /// Print a manual page (roff): leaksweep's, e.g. `leaksweep man >
+    /// leaksweep.1`, or a subcommand's with every option, e.g. `leaksweep
+    /// man scan > leaksweep-scan.1`.
+    Man {
+        /// The subcommand whose page to print (`rules list`: a subcommand's
+        /// subcommand).
+        #[arg(value_name = "SUBCOMMAND")]
+        subcommand: Vec<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -364,7 +371,10 @@ mod tests {
         };
         assert_eq!(s.format, Some(FormatArg::Jsonl));
         assert_eq!(s.input.threads, Some(2));
-        assert_eq!(s.input.paths, vec![PathBuf::from("a.log"), PathBuf::from("-")]);
+        assert_eq!(
+            s.input.paths,
+            vec![PathBuf::from("a.log"), PathBuf::from("-")]
+        );
         assert!(!s.show_secrets);
     }
 

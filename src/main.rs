@@ -22,9 +22,27 @@ fn main() -> ExitCode {
             clap_complete::generate(shell, &mut Cli::command(), "leaksweep", &mut script);
             return print(&script, "the completion script");
         }
-        Command::Man => {
+        Command::Man { subcommand } => {
+            let mut cmd = Cli::command();
+            // Built, so that a subcommand's page shows the options it
+            // inherits.
+            cmd.build();
+            let mut name = String::from("leaksweep");
+            for part in &subcommand {
+                let Some(sub) = cmd.find_subcommand(part).cloned() else {
+                    let known: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
+                    leaksweep::messages::line(&format!(
+                        "leaksweep man: {name} has no subcommand '{part}' (it has: {})",
+                        known.join(", ")
+                    ));
+                    return ExitCode::from(2);
+                };
+                name = format!("{name}-{part}");
+                cmd = sub;
+            }
+            let cmd = cmd.display_name(name);
             let mut page = Vec::new();
-            if let Err(e) = clap_mangen::Man::new(Cli::command()).render(&mut page) {
+            if let Err(e) = clap_mangen::Man::new(cmd).render(&mut page) {
                 leaksweep::messages::line(&format!("leaksweep: rendering the manual page: {e}"));
                 return ExitCode::from(2);
             }

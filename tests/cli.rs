@@ -35,6 +35,8 @@ mod group;
 mod har;
 #[path = "cli/hostile.rs"]
 mod hostile;
+#[path = "cli/manual.rs"]
+mod manual;
 #[path = "cli/names.rs"]
 mod names;
 #[path = "cli/order.rs"]
