@@ -169,7 +169,7 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
     let bytes = AtomicU64::new(0);
     let (tx, rx) = bounded::<Vec<Finding>>(64);
     let (counts, write_result, seen) = std::thread::scope(|s| {
-        let reporter = s.spawn(|| report(rx, &settings, engine.rules(), known, seen));
+        let reporter = s.spawn(|| report(rx, &settings, engine.rules(), known, seen, &msgs));
         let order = InOrder::new(&tx);
         inputs.par_iter().zip(&sizes).enumerate().for_each_init(
             || engine.clone(),
@@ -471,6 +471,7 @@ fn report(
     rules: &[Rule],
     known: Option<HashSet<String>>,
     mut seen: Option<HashSet<String>>,
+    msgs: &Messages,
 ) -> (Counts, io::Result<()>, Option<HashSet<String>>) {
     let stdout = io::stdout().lock();
     let mut reporter = match &settings.baseline_out {
@@ -513,6 +514,9 @@ fn report(
         }
     }
     if result.is_ok() {
+        if let Reporter::Sarif(s) = &mut reporter {
+            s.invocation(msgs.errors() == 0, &msgs.notices());
+        }
         result = reporter.finish();
     }
     if let Some(seen) = &mut seen {

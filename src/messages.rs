@@ -8,6 +8,7 @@
 use std::fmt::Display;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use crate::redact::escape;
 
@@ -16,6 +17,22 @@ pub struct Messages {
     errors: AtomicU64,
     skipped: AtomicU64,
     quiet: bool,
+    /// The errors and skips as told, for formats that carry them (SARIF's
+    /// tool notifications): the first [`KEPT`].
+    kept: Mutex<Vec<Notice>>,
+}
+
+/// Errors and skips kept for the output at most (a sweep may skip many
+/// thousand binary files; stderr has them all).
+const KEPT: usize = 10_000;
+
+/// An error or skip, escaped as on stderr.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    pub path: String,
+    pub text: String,
+    /// An error (the scan is incomplete), else a skip.
+    pub error: bool,
 }
 
 impl Messages {
@@ -31,23 +48,35 @@ impl Messages {
     /// `leaksweep: <path>: <cause>` and marks the scan incomplete.
     pub fn error(&self, path: &str, cause: impl Display) {
         self.errors.fetch_add(1, Ordering::Relaxed);
-        line(&format!(
-            "leaksweep: {}: {}",
+        let (path, cause) = (
             escape(path.as_bytes()),
-            escape(cause.to_string().as_bytes())
-        ));
+            escape(cause.to_string().as_bytes()),
+        );
+        line(&format!("leaksweep: {path}: {cause}"));
+        self.keep(path, cause, true);
     }
 
     /// An input that is deliberately not scanned.
     pub fn skip(&self, path: &str, why: impl Display) {
         self.skipped.fetch_add(1, Ordering::Relaxed);
+        let (path, why) = (escape(path.as_bytes()), escape(why.to_string().as_bytes()));
         if !self.quiet {
-            line(&format!(
-                "leaksweep: {}: skipped: {}",
-                escape(path.as_bytes()),
-                escape(why.to_string().as_bytes())
-            ));
+            line(&format!("leaksweep: {path}: skipped: {why}"));
         }
+        self.keep(path, format!("skipped: {why}"), false);
+    }
+
+    fn keep(&self, path: String, text: String, error: bool) {
+        if let Ok(mut kept) = self.kept.lock() {
+            if kept.len() < KEPT {
+                kept.push(Notice { path, text, error });
+            }
+        }
+    }
+
+    /// The errors and skips so far (the first 10,000), in the order told.
+    pub fn notices(&self) -> Vec<Notice> {
+        self.kept.lock().map(|k| k.clone()).unwrap_or_default()
     }
 
     /// Something the user should know that neither stops nor skips

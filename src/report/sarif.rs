@@ -21,6 +21,7 @@ use std::io::{self, Write};
 use serde_json::{json, Map, Value};
 
 use crate::finding::{Confidence, Finding};
+use crate::messages::Notice;
 use crate::rules::Rule;
 
 const SCHEMA: &str =
@@ -33,6 +34,9 @@ pub struct Sarif<W: Write> {
     /// Rule id → index in the driver's list, and the rule's name.
     rules: HashMap<String, (usize, String)>,
     first: bool,
+    /// The run's one invocation: whether it read every input, and each
+    /// error and skip (see [`Sarif::invocation`]).
+    invocation: Value,
 }
 
 impl<W: Write> Sarif<W> {
@@ -72,7 +76,29 @@ impl<W: Write> Sarif<W> {
             driver,
             rules,
             first: true,
+            invocation: json!({"executionSuccessful": true}),
         }
+    }
+
+    /// Records how the scan went: `complete` unless an input failed, and
+    /// a notification for each error (level `error`) and skip (level
+    /// `warning`), naming its input. A dashboard then tells an incomplete
+    /// scan from a clean one.
+    pub fn invocation(&mut self, complete: bool, notices: &[Notice]) {
+        let notifications: Vec<Value> = notices
+            .iter()
+            .map(|n| {
+                json!({
+                    "level": if n.error { "error" } else { "warning" },
+                    "message": {"text": format!("{}: {}", n.path, n.text)},
+                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri(&n.path)}}}],
+                })
+            })
+            .collect();
+        self.invocation = json!({
+            "executionSuccessful": complete,
+            "toolExecutionNotifications": notifications,
+        });
     }
 
     pub fn begin(&mut self) -> io::Result<()> {
@@ -99,7 +125,9 @@ impl<W: Write> Sarif<W> {
     }
 
     pub fn finish(&mut self) -> io::Result<()> {
-        self.out.write_all(b"\n]}]}\n")?;
+        self.out.write_all(b"\n],\"invocations\":[")?;
+        serde_json::to_writer(&mut self.out, &self.invocation)?;
+        self.out.write_all(b"]}]}\n")?;
         self.out.flush()
     }
 

