@@ -14,6 +14,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use crossbeam_channel::{bounded, Receiver};
+use globset::{Glob, GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
 
 use crate::baseline;
@@ -89,6 +90,7 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Outcome> {
 pub fn baseline(args: BaselineArgs) -> anyhow::Result<Outcome> {
     let scan = ScanArgs {
         input: args.input,
+        output: None,
         format: None,
         show_secrets: false,
         state: None,
@@ -106,9 +108,31 @@ pub fn baseline(args: BaselineArgs) -> anyhow::Result<Outcome> {
 fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome> {
     let start = Instant::now();
     let config = Config::find(args.input.config.as_deref(), args.input.no_config)?;
-    let engine = engine(&args.input.rules, config.as_ref())?;
+    let engine = engine(
+        &args.input.rules,
+        config.as_ref(),
+        &args.input.rule,
+        &args.input.exclude_rule,
+    )?;
     threads(args.input.threads)?;
-    let stdout_tty = io::stdout().is_terminal();
+    let globs = |flag: &str, list: &[String]| -> anyhow::Result<GlobSet> {
+        let mut set = GlobSetBuilder::new();
+        for g in list {
+            set.add(Glob::new(g).map_err(|e| Usage(format!("{flag} '{g}': {e}")))?);
+        }
+        Ok(set.build().map_err(|e| Usage(format!("{flag}: {e}")))?)
+    };
+    let exclude = globs("--exclude", &args.input.exclude)?;
+    let include = globs("--include", &args.input.include)?;
+    // Findings written to a file are never coloured, and jsonl by default.
+    let out_file = match &args.output {
+        Some(path) => Some(
+            File::create(path)
+                .with_context(|| format!("creating the output file {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let stdout_tty = out_file.is_none() && io::stdout().is_terminal();
     let settings = Settings {
         baseline_out,
         group: args.group_by.is_some(),
@@ -160,8 +184,27 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
     let mut ledger = args.state.as_deref().map(Ledger::open).transpose()?;
     let seen = ledger.as_mut().map(Ledger::take_reported);
     let msgs = Messages::new(args.input.quiet);
-    let skip = |p: &Path| config.as_ref().is_some_and(|c| c.skips(p));
-    let inputs = discover(&paths, args.input.follow, &skip, &msgs);
+    let matches =
+        |set: &GlobSet, p: &Path| set.is_match(p) || p.file_name().is_some_and(|n| set.is_match(n));
+    let skip = |p: &Path| config.as_ref().is_some_and(|c| c.skips(p)) || matches(&exclude, p);
+    let mut inputs = discover(&paths, args.input.follow, &skip, &msgs);
+    inputs.retain(|i| match i {
+        Input::File(p) => args.input.include.is_empty() || matches(&include, p),
+        Input::Stdin => true,
+    });
+    if let Some(max) = args.input.max_filesize {
+        inputs.retain(|i| {
+            let Input::File(p) = i else { return true };
+            let len = fs::metadata(p).map_or(0, |m| m.len());
+            if len > max {
+                msgs.skip(
+                    &display(p),
+                    format_args!("{len} bytes, larger than --max-filesize ({max} bytes)"),
+                );
+            }
+            len <= max
+        });
+    }
     let sizes = disk_sizes(&inputs);
     if !args.input.quiet {
         progress::start(sizes.iter().sum());
@@ -169,7 +212,8 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
     let bytes = AtomicU64::new(0);
     let (tx, rx) = bounded::<Vec<Finding>>(64);
     let (counts, write_result, seen) = std::thread::scope(|s| {
-        let reporter = s.spawn(|| report(rx, &settings, engine.rules(), known, seen, &msgs));
+        let reporter =
+            s.spawn(|| report(rx, out_file, &settings, engine.rules(), known, seen, &msgs));
         let order = InOrder::new(&tx);
         inputs.par_iter().zip(&sizes).enumerate().for_each_init(
             || engine.clone(),
@@ -180,7 +224,7 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
                 };
                 let origin = Origin {
                     path: match input {
-                        Input::Stdin => "-".into(),
+                        Input::Stdin => args.input.label.clone().unwrap_or_else(|| "-".into()),
                         Input::File(p) => display(p),
                     },
                     member: None,
@@ -254,8 +298,28 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
 
 /// The rules of a run (built-in, `--rules`, less what the config
 /// disables) compiled, with the config's allowed values.
-fn engine(extra: &[PathBuf], config: Option<&Config>) -> anyhow::Result<Engine> {
+/// `--rule` keeps only the rules it names, `--exclude-rule` drops those it
+/// names; an id no rule has is an error.
+fn engine(
+    extra: &[PathBuf],
+    config: Option<&Config>,
+    only: &[String],
+    without: &[String],
+) -> anyhow::Result<Engine> {
     let mut rules = Rules::load(extra)?;
+    if let Some(id) = only
+        .iter()
+        .chain(without)
+        .find(|id| !rules.rules.iter().any(|r| &r.spec.id == *id))
+    {
+        bail!(Usage(format!(
+            "no rule has the id '{id}' (leaksweep rules list shows them)"
+        )));
+    }
+    if !only.is_empty() {
+        rules.rules.retain(|r| only.contains(&r.spec.id));
+    }
+    rules.rules.retain(|r| !without.contains(&r.spec.id));
     if let Some(c) = config {
         c.apply(&mut rules)?;
     }
@@ -296,7 +360,7 @@ pub fn redact(args: RedactArgs) -> anyhow::Result<Outcome> {
         ));
     }
     let config = Config::find(args.config.as_deref(), args.no_config)?;
-    let engine = engine(&args.rules, config.as_ref())?;
+    let engine = engine(&args.rules, config.as_ref(), &[], &[])?;
     threads(args.threads)?;
     let msgs = Messages::new(args.quiet);
     // The output directory is never an input: a re-run into a directory
@@ -467,13 +531,17 @@ fn tally(counts: &BTreeMap<String, u64>) -> String {
 /// not reported again, and each new one is added.
 fn report(
     rx: Receiver<Vec<Finding>>,
+    out_file: Option<File>,
     settings: &Settings,
     rules: &[Rule],
     known: Option<HashSet<String>>,
     mut seen: Option<HashSet<String>>,
     msgs: &Messages,
 ) -> (Counts, io::Result<()>, Option<HashSet<String>>) {
-    let stdout = io::stdout().lock();
+    let stdout: Box<dyn Write> = match out_file {
+        Some(f) => Box::new(f),
+        None => Box::new(io::stdout().lock()),
+    };
     let mut reporter = match &settings.baseline_out {
         Some(path) => Reporter::Baseline(baseline::Collect::new(path)),
         None if settings.group => Reporter::Group(report::group::Group::new(
@@ -1007,16 +1075,24 @@ fn summary(inputs: &[Input], bytes: u64, c: Counts, msgs: &Messages, start: Inst
     let secs = start.elapsed().as_secs_f64();
     let mb = bytes as f64 / 1e6;
     messages::line(&format!(
-        "leaksweep: {} inputs, {mb:.1} MB in {secs:.2} s ({:.0} MB/s); {} findings ({} high, {} medium, {} low); {} skipped, {} errors",
-        inputs.len(),
+        "leaksweep: {}, {mb:.1} MB in {secs:.2} s ({:.0} MB/s); {} ({} high, {} medium, {} low); {} skipped, {}",
+        counted(inputs.len() as u64, "input"),
         mb / secs.max(1e-9),
-        c.total(),
+        counted(c.total(), "finding"),
         c.high,
         c.medium,
         c.low,
         msgs.skipped(),
-        msgs.errors(),
+        counted(msgs.errors(), "error"),
     ));
+}
+
+/// `1 input`, `2 inputs`.
+fn counted(n: u64, what: &str) -> String {
+    match n {
+        1 => format!("1 {what}"),
+        _ => format!("{n} {what}s"),
+    }
 }
 
 /// A usage error: exit status 2, message without a backtrace.

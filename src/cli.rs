@@ -217,6 +217,33 @@ pub struct InputArgs {
     /// noted; a base64 body that does not fit is not decoded, an error.
     #[arg(long, default_value = "256M", value_parser = parse_har_string, value_name = "SIZE")]
     pub max_har_string: u64,
+
+    /// Leave out files whose path or name matches GLOB (repeatable; as the
+    /// config's `skip`).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+
+    /// Scan only files whose path or name matches GLOB (repeatable;
+    /// directories are still walked).
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+
+    /// Skip files larger than SIZE on disk, with a note (suffixes K, M, G,
+    /// T: powers of 1024).
+    #[arg(long, value_parser = parse_size, value_name = "SIZE")]
+    pub max_filesize: Option<u64>,
+
+    /// Run only the rule ID (repeatable).
+    #[arg(long, value_name = "ID")]
+    pub rule: Vec<String>,
+
+    /// Do not run the rule ID (repeatable; as the config's `disable`).
+    #[arg(long, value_name = "ID")]
+    pub exclude_rule: Vec<String>,
+
+    /// The path findings in stdin are reported under [default: -].
+    #[arg(long, value_name = "NAME")]
+    pub label: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -227,6 +254,10 @@ pub struct ScanArgs {
     /// Output format [default: human on a terminal, jsonl otherwise].
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
+
+    /// Write the findings to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 
     /// Print raw secrets instead of masked ones.
     ///

@@ -26,7 +26,7 @@ pub fn start(total: u64) {
     }
     let pb = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
     if let Ok(style) = ProgressStyle::with_template(
-        "{bytes}/{total_bytes} ({percent}%), {binary_bytes_per_sec}, {eta} left",
+        "{decimal_bytes}/{decimal_total_bytes} ({percent}%), {decimal_bytes_per_sec}, {eta} left",
     ) {
         pb.set_style(style);
     }

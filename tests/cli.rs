@@ -27,6 +27,8 @@ mod exit_status;
 mod false_positives;
 #[path = "cli/families.rs"]
 mod families;
+#[path = "cli/flags.rs"]
+mod flags;
 #[path = "cli/formats.rs"]
 mod formats;
 #[path = "cli/group.rs"]

@@ -105,7 +105,7 @@ fn appended_lines_only_are_scanned_and_numbered_on() {
     let read: Option<f64> = run
         .stderr
         .lines()
-        .find_map(|l| l.strip_prefix("leaksweep: 1 inputs, "))
+        .find_map(|l| l.strip_prefix("leaksweep: 1 input, "))
         .and_then(|l| l.split(" MB").next())
         .and_then(|mb| mb.parse().ok());
     run.check(

@@ -1,0 +1,139 @@
+//! Issue 19 item 6: the flags users of the peers expect — which files
+//! (`--exclude`, `--include`, `--max-filesize`), which rules (`--rule`,
+//! `--exclude-rule`), where findings go (`-o`), what stdin is called
+//! (`--label`) — and a summary with correct plurals.
+
+use std::collections::BTreeSet;
+
+use crate::tokens;
+use crate::util::{Env, Rng, Run};
+
+fn line(token: &str) -> String {
+    format!("2024-05-01T12:00:00Z GET /api?access_token={token} 200\n")
+}
+
+/// The paths with findings, as reported.
+fn paths(run: &Run) -> BTreeSet<String> {
+    run.findings().into_iter().map(|f| f.path).collect()
+}
+
+fn set(paths: &[&str]) -> BTreeSet<String> {
+    paths.iter().map(|p| p.to_string()).collect()
+}
+
+#[test]
+fn issue_19_exclude_include_and_max_filesize_choose_the_files() {
+    let mut rng = Rng::new(196);
+    let env = Env::new();
+    env.write("logs/a.log", line(&tokens::github_classic(&mut rng, "ghp")));
+    env.write("logs/b.txt", line(&tokens::github_classic(&mut rng, "ghp")));
+    let big = format!(
+        "{}{}",
+        "2024-05-01T12:00:00Z GET /health 200\n".repeat(100),
+        line(&tokens::github_classic(&mut rng, "ghp"))
+    );
+    env.write("logs/sub/c.log", big);
+    let scan = |extra: &[&str]| {
+        let mut args = vec!["scan", "--format", "jsonl"];
+        args.extend_from_slice(extra);
+        args.push("logs");
+        env.run(&args)
+    };
+    let all = scan(&[]);
+    all.check_eq(
+        paths(&all),
+        set(&["logs/a.log", "logs/b.txt", "logs/sub/c.log"]),
+        "everything",
+    );
+    let run = scan(&["--exclude", "*.txt", "--exclude", "logs/sub/**"]);
+    run.check_eq(paths(&run), set(&["logs/a.log"]), "--exclude");
+    run.expect_code(1);
+    let run = scan(&["--include", "*.log"]);
+    run.check_eq(
+        paths(&run),
+        set(&["logs/a.log", "logs/sub/c.log"]),
+        "--include",
+    );
+    let run = scan(&["--max-filesize", "1K"]);
+    run.check_eq(
+        paths(&run),
+        set(&["logs/a.log", "logs/b.txt"]),
+        "--max-filesize",
+    );
+    run.expect_stderr_line(&[
+        "logs/sub/c.log",
+        "skipped",
+        "larger than --max-filesize (1024 bytes)",
+    ]);
+    run.expect_stderr_line(&["1 skipped"]);
+    run.expect_code(1);
+    let run = scan(&["--exclude", "a["]);
+    run.expect_code(2);
+    run.expect_stderr_line(&["--exclude 'a['"]);
+}
+
+#[test]
+fn issue_19_rule_and_exclude_rule_choose_the_rules() {
+    let mut rng = Rng::new(197);
+    let env = Env::new();
+    let gh = tokens::github_classic(&mut rng, "ghp");
+    let aws = tokens::aws_key_id(&mut rng);
+    env.write(
+        "app.log",
+        format!("{}2024-05-01T12:00:00Z INFO using key {aws}\n", line(&gh)),
+    );
+    let rules = |extra: &[&str]| {
+        let mut args = vec!["scan", "--format", "jsonl"];
+        args.extend_from_slice(extra);
+        args.push("app.log");
+        let run = env.run(&args);
+        let found: BTreeSet<String> = run.findings().into_iter().map(|f| f.rule).collect();
+        (run, found)
+    };
+    let (_, all) = rules(&[]);
+    let (run, only) = rules(&["--rule", "aws-access-key-id"]);
+    run.check_eq(only, set(&["aws-access-key-id"]), "--rule");
+    let (run, rest) = rules(&["--exclude-rule", "aws-access-key-id"]);
+    let want: BTreeSet<String> = all
+        .into_iter()
+        .filter(|r| r != "aws-access-key-id")
+        .collect();
+    run.check(want.contains("github-pat-classic"), "the GitHub token");
+    run.check_eq(rest, want, "--exclude-rule");
+    let (run, _) = rules(&["--rule", "no-such-rule"]);
+    run.expect_code(2);
+    run.expect_stderr_line(&["no rule has the id 'no-such-rule'"]);
+}
+
+#[test]
+fn issue_19_output_file_label_and_summary() {
+    let mut rng = Rng::new(198);
+    let env = Env::new();
+    let tok = tokens::github_classic(&mut rng, "ghp");
+    let run = env.run_stdin(
+        &[
+            "scan",
+            "--label",
+            "web-01/app.log",
+            "-o",
+            "found.jsonl",
+            "-",
+        ],
+        line(&tok).as_bytes(),
+    );
+    run.expect_code(1);
+    run.check_eq(run.stdout(), String::new(), "nothing on stdout");
+    let written = std::fs::read_to_string(env.path("found.jsonl")).unwrap_or_default();
+    let finding: serde_json::Value = serde_json::from_str(written.trim())
+        .unwrap_or_else(|e| run.fail(format!("found.jsonl is one JSON finding: {e}: {written}")));
+    run.check_eq(
+        finding["path"].as_str(),
+        Some("web-01/app.log"),
+        "stdin under its label",
+    );
+    run.expect_stderr_line(&[
+        "leaksweep: 1 input, ",
+        "; 1 finding (1 high",
+        "0 skipped, 0 errors",
+    ]);
+}
