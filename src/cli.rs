@@ -50,6 +50,12 @@ pub enum Command {
     /// List the rules or check their examples.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Print the JSON Schema of a finding (json, jsonl) or of a group
+    /// record (--group-by secret).
+    Schema {
+        #[arg(value_enum, default_value = "finding")]
+        record: SchemaRecord,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -342,6 +348,12 @@ pub struct BaselineArgs {
 
     #[command(flatten)]
     pub input: InputArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SchemaRecord {
+    Finding,
+    Group,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -22,6 +22,18 @@ pub enum Kind {
 }
 
 impl Kind {
+    pub const ALL: [Kind; 9] = [
+        Kind::ApiKey,
+        Kind::BearerToken,
+        Kind::Jwt,
+        Kind::SessionCookie,
+        Kind::BasicAuth,
+        Kind::UrlCredential,
+        Kind::PrivateKey,
+        Kind::Password,
+        Kind::GenericSecret,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::ApiKey => "api-key",

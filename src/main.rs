@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 use leaksweep::app;
-use leaksweep::cli::{Cli, Command};
+use leaksweep::cli::{Cli, Command, SchemaRecord};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -17,6 +17,15 @@ fn main() -> ExitCode {
         Command::Baseline(args) => app::baseline(args),
         Command::Redact(args) => app::redact(args),
         Command::Rules(cmd) => app::rules(cmd),
+        Command::Schema { record } => {
+            let schema = match record {
+                SchemaRecord::Finding => leaksweep::report::schema::finding(),
+                SchemaRecord::Group => leaksweep::report::schema::group(),
+            };
+            let mut text = serde_json::to_vec_pretty(&schema).unwrap_or_default();
+            text.push(b'\n');
+            return print(&text, "the schema");
+        }
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "leaksweep", &mut script);

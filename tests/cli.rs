@@ -55,6 +55,8 @@ mod redaction;
 mod rules;
 #[path = "cli/scan.rs"]
 mod scan;
+#[path = "cli/schema.rs"]
+mod schema;
 #[path = "cli/signed.rs"]
 mod signed;
 #[path = "cli/silent.rs"]

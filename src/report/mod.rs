@@ -9,6 +9,7 @@ pub mod human;
 pub mod json;
 pub mod order;
 pub mod sarif;
+pub mod schema;
 
 use std::io::{self, Write};
 

@@ -78,7 +78,7 @@ fn tar_as(format: TarFormat, members: &[(&str, &[u8])]) -> Vec<u8> {
     b.into_inner().expect("tar")
 }
 
-fn tar(members: &[(&str, &[u8])]) -> Vec<u8> {
+pub fn tar(members: &[(&str, &[u8])]) -> Vec<u8> {
     tar_as(TarFormat::Ustar, members)
 }
 
