@@ -138,17 +138,7 @@ counter_examples = ["demo_pwlmvrtz"]
     fn builtin_set_is_large_and_covers_every_kind() {
         let rules = builtin();
         assert!(rules.len() >= 60, "only {} built-in rules", rules.len());
-        for kind in [
-            Kind::ApiKey,
-            Kind::BearerToken,
-            Kind::Jwt,
-            Kind::SessionCookie,
-            Kind::BasicAuth,
-            Kind::UrlCredential,
-            Kind::PrivateKey,
-            Kind::Password,
-            Kind::GenericSecret,
-        ] {
+        for kind in Kind::ALL {
             assert!(
                 rules.rules.iter().any(|r| r.spec.kind == kind),
                 "no built-in rule of kind {}",

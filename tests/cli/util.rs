@@ -637,3 +637,25 @@ pub fn hmac_sha256_hex(key: &[u8; 32], message: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// Runs the Python `script` with `args` (a validation that exits 3 with
+/// its findings on stdout when the output is wrong). Where Python or its
+/// package is missing the check is skipped with a note, unless CI (`CI` or
+/// `LEAKSWEEP_SARIF_SCHEMA=require`) requires it.
+pub fn python_check(run: &Run, script: &str, args: &[&Path], what: &str) {
+    let python = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output();
+    let required = std::env::var("LEAKSWEEP_SARIF_SCHEMA").is_ok_and(|v| v == "require")
+        || std::env::var_os("CI").is_some();
+    match python {
+        Ok(out) if out.status.success() => {}
+        Ok(out) if out.status.code() == Some(3) => {
+            run.fail(format!("{what}:\n{}", String::from_utf8_lossy(&out.stdout)))
+        }
+        outcome if required => run.fail(format!("cannot run the check ({what}): {outcome:?}")),
+        _ => eprintln!("check skipped ({what}): python3 or its package is not installed"),
+    }
+}
