@@ -714,7 +714,7 @@ fn pax_sparse(
             }
         }
     }
-    if flat.len() % 2 != 0 {
+    if !flat.len().is_multiple_of(2) {
         return Err(invalid(
             "pax sparse map with an odd count of numbers".into(),
         ));

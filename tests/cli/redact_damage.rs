@@ -482,7 +482,7 @@ fn issue17_in_place_on_a_live_log_keeps_every_appended_line() {
                 f.write_all(format!("2024-05-01T13:00:00Z writer line {i} end\n").as_bytes())
                     .expect("append");
                 written.store(i, Ordering::Relaxed);
-                if i % 20 == 0 {
+                if i.is_multiple_of(20) {
                     std::thread::sleep(std::time::Duration::from_millis(1));
                 }
             }
