@@ -10,6 +10,7 @@ use std::ops::Range;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
@@ -36,7 +37,7 @@ use crate::scan::chunk::{scan_reader, scan_slice, scan_slice_streaming, StreamEr
 use crate::scan::locate::{count_newlines, Origin};
 use crate::scan::Engine;
 use crate::source::decode::Limits;
-use crate::source::detect::{self, sniff_stream, Sniff, HEAD};
+use crate::source::detect::{self, sniff_stream, Container, Sniff, HEAD};
 use crate::source::mmap::Guarded;
 use crate::source::unpack::{self, Visit};
 use crate::state::{self, Ledger, Plan};
@@ -206,7 +207,11 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
         });
     }
     let sizes = disk_sizes(&inputs);
-    if !args.input.quiet {
+    if progress::wanted(
+        args.input.progress,
+        args.input.no_progress,
+        args.input.quiet,
+    ) {
         progress::start(sizes.iter().sum());
     }
     let bytes = AtomicU64::new(0);
@@ -429,7 +434,7 @@ pub fn redact(args: RedactArgs) -> anyhow::Result<Outcome> {
         // redact decodes every HAR string, to replace a secret in it.
         max_har_string: u64::MAX,
     };
-    if !args.quiet {
+    if progress::wanted(args.progress, args.no_progress, args.quiet) {
         let sizes = plan
             .iter()
             .map(|(i, _)| fs::metadata(i).map_or(0, |m| m.len()));
@@ -540,6 +545,8 @@ fn report(
 ) -> (Counts, io::Result<()>, Option<HashSet<String>>) {
     let stdout: Box<dyn Write> = match out_file {
         Some(f) => Box::new(f),
+        // On the terminal the progress line is on: findings above it.
+        None if io::stdout().is_terminal() => Box::new(progress::Above(io::stdout().lock())),
         None => Box::new(io::stdout().lock()),
     };
     let mut reporter = match &settings.baseline_out {
@@ -656,7 +663,18 @@ impl Scan<'_> {
             Sniff::Container(c) => {
                 file.rewind()?;
                 let kept = file.try_clone()?;
-                unpack::file(file, c, self.limits, self);
+                if c == Container::Zip {
+                    unpack::file(file, c, self.limits, self);
+                } else {
+                    // Counted on the progress line as it is read.
+                    let read = Arc::new(AtomicU64::new(0));
+                    let on_disk = progress::OnDisk {
+                        inner: file,
+                        read: read.clone(),
+                    };
+                    unpack::stream(on_disk, c, self.limits, self);
+                    self.progressed += read.load(Ordering::Relaxed);
+                }
                 self.remember(&kept, &meta, &head, Some((len, 0, true)));
             }
             // A HAR is walked whole each time it changes.

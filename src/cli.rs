@@ -130,6 +130,15 @@ pub struct RedactArgs {
     #[arg(long, short = 'q')]
     pub quiet: bool,
 
+    /// Show the progress line on stderr (bytes done, rate, time left)
+    /// whenever stderr is a terminal, -q or not [default: unless -q].
+    #[arg(long, overrides_with = "no_progress")]
+    pub progress: bool,
+
+    /// Never show the progress line.
+    #[arg(long)]
+    pub no_progress: bool,
+
     /// Rewrite archives and compressed streams nested at most this deep
     /// (each compression or archive layer counts one); deeper is an error.
     #[arg(long, default_value_t = 4, value_name = "N",
@@ -177,6 +186,15 @@ pub struct InputArgs {
     /// and the name of each config file read, are still printed).
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    /// Show the progress line on stderr (bytes done, rate, time left)
+    /// whenever stderr is a terminal, -q or not [default: unless -q].
+    #[arg(long, overrides_with = "no_progress")]
+    pub progress: bool,
+
+    /// Never show the progress line.
+    #[arg(long)]
+    pub no_progress: bool,
 
     /// Scan every file as text, binary ones too (archives and compressed
     /// files are still decoded).
