@@ -109,12 +109,15 @@ pub fn baseline(args: BaselineArgs) -> anyhow::Result<Outcome> {
 fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome> {
     let start = Instant::now();
     let config = Config::find(args.input.config.as_deref(), args.input.no_config)?;
-    let engine = engine(
+    let mut engine = engine(
         &args.input.rules,
         config.as_ref(),
         &args.input.rule,
         &args.input.exclude_rule,
     )?;
+    if args.input.stats {
+        engine.track();
+    }
     threads(args.input.threads)?;
     let globs = |flag: &str, list: &[String]| -> anyhow::Result<GlobSet> {
         let mut set = GlobSetBuilder::new();
@@ -216,7 +219,12 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
     }
     let bytes = AtomicU64::new(0);
     let (tx, rx) = bounded::<Vec<Finding>>(64);
-    let (counts, write_result, seen) = std::thread::scope(|s| {
+    let Reported {
+        counts,
+        by_rule,
+        result: write_result,
+        seen,
+    } = std::thread::scope(|s| {
         let reporter =
             s.spawn(|| report(rx, out_file, &settings, engine.rules(), known, seen, &msgs));
         let order = InOrder::new(&tx);
@@ -267,12 +275,11 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
         drop(order);
         drop(tx);
         // A reporter that panicked wrote an unknown part of the findings.
-        reporter.join().unwrap_or_else(|_| {
-            (
-                Counts::default(),
-                Err(io::Error::other("the reporter thread crashed")),
-                None,
-            )
+        reporter.join().unwrap_or_else(|_| Reported {
+            counts: Counts::default(),
+            by_rule: BTreeMap::new(),
+            result: Err(io::Error::other("the reporter thread crashed")),
+            seen: None,
         })
     });
     match write_result {
@@ -294,6 +301,9 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
     progress::finish();
     if !args.input.quiet {
         summary(&inputs, bytes.load(Ordering::Relaxed), counts, &msgs, start);
+    }
+    if args.input.stats {
+        stats(&engine, &by_rule);
     }
     Ok(Outcome {
         findings: counts.total(),
@@ -542,7 +552,7 @@ fn report(
     known: Option<HashSet<String>>,
     mut seen: Option<HashSet<String>>,
     msgs: &Messages,
-) -> (Counts, io::Result<()>, Option<HashSet<String>>) {
+) -> Reported {
     let stdout: Box<dyn Write> = match out_file {
         Some(f) => Box::new(f),
         // On the terminal the progress line is on: findings above it.
@@ -563,6 +573,7 @@ fn report(
         ),
     };
     let mut counts = Counts::default();
+    let mut by_rule = BTreeMap::new();
     let mut result = reporter.begin();
     // Grouped, every finding of a secret new to this run counts in its
     // record: the run's fingerprints join `seen` at the end.
@@ -581,6 +592,7 @@ fn report(
         }
         for f in &batch {
             counts.add(f.confidence);
+            *by_rule.entry(f.rule.clone()).or_insert(0) += 1;
         }
         // After a write error (a closed pipe) keep draining, so workers
         // never block on a full channel, but stop writing.
@@ -597,7 +609,22 @@ fn report(
     if let Some(seen) = &mut seen {
         seen.extend(fresh);
     }
-    (counts, result, seen)
+    Reported {
+        counts,
+        by_rule,
+        result,
+        seen,
+    }
+}
+
+/// What the reporter thread hands back: the findings reported, counted by
+/// confidence and by rule; how writing them went; and, under `--state`,
+/// the fingerprints reported so far.
+struct Reported {
+    counts: Counts,
+    by_rule: BTreeMap<String, u64>,
+    result: io::Result<()>,
+    seen: Option<HashSet<String>>,
 }
 
 /// Scanning one input: holds what every stage of it needs, and counts the
@@ -1103,6 +1130,33 @@ fn summary(inputs: &[Input], bytes: u64, c: Counts, msgs: &Messages, start: Inst
         msgs.skipped(),
         counted(msgs.errors(), "error"),
     ));
+}
+
+/// `--stats`: per rule that searched or found anything, its findings
+/// reported, the windows its regex searched and the time that took, the
+/// slowest first.
+fn stats(engine: &Engine, found: &BTreeMap<String, u64>) {
+    let mut rows: Vec<(&str, u64, u64, u64)> = engine
+        .rules()
+        .iter()
+        .zip(engine.rule_stats())
+        .map(|(r, (windows, nanos))| {
+            let id = r.spec.id.as_str();
+            (id, found.get(id).copied().unwrap_or(0), windows, nanos)
+        })
+        .filter(|&(_, n, windows, _)| n > 0 || windows > 0)
+        .collect();
+    rows.sort_by(|a, b| b.3.cmp(&a.3).then(a.0.cmp(b.0)));
+    messages::line(&format!(
+        "leaksweep: stats: {:<36} {:>9} {:>10} {:>10}",
+        "rule", "findings", "windows", "regex ms"
+    ));
+    for (id, n, windows, nanos) in rows {
+        messages::line(&format!(
+            "leaksweep: stats: {id:<36} {n:>9} {windows:>10} {:>10.1}",
+            nanos as f64 / 1e6
+        ));
+    }
 }
 
 /// `1 input`, `2 inputs`.

@@ -268,6 +268,11 @@ pub struct InputArgs {
     /// The path findings in stdin are reported under [default: -].
     #[arg(long, value_name = "NAME")]
     pub label: Option<String>,
+
+    /// After the scan, print per rule on stderr: findings, windows its
+    /// regex searched, and the time that took (even with -q).
+    #[arg(long)]
+    pub stats: bool,
 }
 
 #[derive(Debug, Args)]

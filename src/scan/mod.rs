@@ -19,6 +19,9 @@ pub mod stamp;
 pub const SHORT: usize = 4;
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::rules::{Rule, Rules};
 use crate::validate::{self, Outcome};
@@ -56,6 +59,21 @@ struct ShortKeyword {
     reach: Reach,
 }
 
+/// Counters of `--stats`, one per rule.
+#[derive(Debug)]
+struct RuleStats {
+    windows: Vec<AtomicU64>,
+    nanos: Vec<AtomicU64>,
+}
+
+impl RuleStats {
+    fn add(&self, r: usize, took: Duration) {
+        self.windows[r].fetch_add(1, Ordering::Relaxed);
+        let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        self.nanos[r].fetch_add(nanos, Ordering::Relaxed);
+    }
+}
+
 /// What a keyword's rules search around a hit, together: their widest
 /// `before` and `window`, and whether one of them reads across lines.
 /// Known per keyword, so that a hit does not fold over its rules for it.
@@ -85,6 +103,9 @@ pub struct Engine {
     short: Vec<ShortKeyword>,
     /// Secret values passed over (the config's `allow`).
     allow: Vec<regex_automata::meta::Regex>,
+    /// Each rule's windows searched and time spent, when `--stats` asks
+    /// (shared by the workers' clones).
+    stats: Option<Arc<RuleStats>>,
     /// Longest distance, in bytes, that a match may reach from its keyword:
     /// the overlap chunked and streamed scans keep.
     reach: usize,
@@ -165,12 +186,35 @@ impl Engine {
             pattern_reach,
             short,
             allow: Vec::new(),
+            stats: None,
             reach,
         })
     }
 
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// Times every rule's regex runs from now on (`--stats`); it costs a
+    /// clock read per window.
+    pub fn track(&mut self) {
+        self.stats = Some(Arc::new(RuleStats {
+            windows: self.rules.iter().map(|_| AtomicU64::new(0)).collect(),
+            nanos: self.rules.iter().map(|_| AtomicU64::new(0)).collect(),
+        }));
+    }
+
+    /// Per rule (by index): windows its regex searched, and the time it
+    /// took, in nanoseconds; empty unless [`Engine::track`] was called.
+    pub fn rule_stats(&self) -> Vec<(u64, u64)> {
+        let Some(st) = &self.stats else {
+            return Vec::new();
+        };
+        st.windows
+            .iter()
+            .zip(&st.nanos)
+            .map(|(w, n)| (w.load(Ordering::Relaxed), n.load(Ordering::Relaxed)))
+            .collect()
     }
 
     /// Passes over every secret one of `regexes` finds a match in.
@@ -371,7 +415,7 @@ impl Engine {
     }
 
     /// Runs rule `r`'s regex over `w` and keeps the validated matches whose
-    /// secret starts in `own`.
+    /// secret starts in `own`; under `--stats`, timed.
     fn confirm(
         &self,
         hay: &[u8],
@@ -380,6 +424,7 @@ impl Engine {
         own: &Range<usize>,
         out: &mut Vec<RawMatch>,
     ) {
+        let clock = self.stats.as_ref().map(|_| Instant::now());
         let rule = &self.rules[r];
         // The search stays inside the window, but `$` and `\b` at its edges
         // see the bytes beyond: a run the window cuts short is no match.
@@ -421,6 +466,9 @@ impl Engine {
                 break;
             }
             input.set_start(next);
+        }
+        if let (Some(stats), Some(clock)) = (&self.stats, clock) {
+            stats.add(r, clock.elapsed());
         }
     }
 }

@@ -137,3 +137,41 @@ fn issue_19_output_file_label_and_summary() {
         "0 skipped, 0 errors",
     ]);
 }
+
+/// Issue 19 item 6: `--stats` tells, per rule, the findings reported, the
+/// windows its regex searched and the time that took, even with `-q`.
+#[test]
+fn issue_19_stats_count_each_rules_findings_and_work() {
+    let mut rng = Rng::new(199);
+    let env = Env::new();
+    let text: String = (0..3)
+        .map(|_| line(&tokens::github_classic(&mut rng, "ghp")))
+        .collect();
+    env.write("app.log", text);
+    let run = env.run(&["scan", "-q", "--stats", "--format", "jsonl", "app.log"]);
+    run.expect_code(1);
+    let found = run
+        .findings()
+        .iter()
+        .filter(|f| f.rule == "github-pat-classic")
+        .count();
+    run.check_eq(found, 3, "three tokens");
+    run.expect_stderr_line(&["leaksweep: stats: rule", "findings", "windows", "regex ms"]);
+    let row: Vec<String> = run
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("leaksweep: stats: github-pat-classic "))
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    run.check_eq(row.len(), 3, "findings, windows, time");
+    run.check_eq(row.first().map(String::as_str), Some("3"), "its findings");
+    let windows: u64 = row.get(1).and_then(|w| w.parse().ok()).unwrap_or(0);
+    run.check(
+        windows >= 3,
+        format!("a window per token at least: {windows}"),
+    );
+    run.check(
+        !run.stderr.contains("1 input,"),
+        "-q still hides the summary",
+    );
+}
