@@ -129,14 +129,7 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
     let exclude = globs("--exclude", &args.input.exclude)?;
     let include = globs("--include", &args.input.include)?;
     // Findings written to a file are never coloured, and jsonl by default.
-    let out_file = match &args.output {
-        Some(path) => Some(
-            File::create(path)
-                .with_context(|| format!("creating the output file {}", path.display()))?,
-        ),
-        None => None,
-    };
-    let stdout_tty = out_file.is_none() && io::stdout().is_terminal();
+    let stdout_tty = args.output.is_none() && io::stdout().is_terminal();
     let settings = Settings {
         baseline_out,
         group: args.group_by.is_some(),
@@ -209,6 +202,30 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
             len <= max
         });
     }
+    // The output file is created once the run is known to go ahead; it is
+    // never one of the inputs (an earlier run's output under a scanned
+    // directory is left out; naming it is an error).
+    let out_file = match &args.output {
+        Some(path) => {
+            if let Ok(m) = fs::metadata(path) {
+                let same = |p: &Path| {
+                    fs::metadata(p).is_ok_and(|i| (i.dev(), i.ino()) == (m.dev(), m.ino()))
+                };
+                if paths.iter().any(|p| same(p)) {
+                    bail!(Usage(format!(
+                        "the output file {} is one of the inputs",
+                        path.display()
+                    )));
+                }
+                inputs.retain(|i| !matches!(i, Input::File(p) if same(p)));
+            }
+            Some(
+                File::create(path)
+                    .with_context(|| format!("creating the output file {}", path.display()))?,
+            )
+        }
+        None => None,
+    };
     let sizes = disk_sizes(&inputs);
     if progress::wanted(
         args.input.progress,
@@ -285,9 +302,10 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
     match write_result {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
         Err(e) => {
-            let to = match &settings.baseline_out {
-                Some(path) => format!("writing the baseline {}", path.display()),
-                None => "writing findings to stdout".into(),
+            let to = match (&settings.baseline_out, &args.output) {
+                (Some(path), _) => format!("writing the baseline {}", path.display()),
+                (None, Some(path)) => format!("writing findings to {}", path.display()),
+                (None, None) => "writing findings to stdout".into(),
             };
             return Err(anyhow::Error::new(e).context(to));
         }
@@ -812,19 +830,22 @@ impl Scan<'_> {
                 Some(e) => format!("entry {e}, {}", l.field),
                 None => format!("log.{}", l.field),
             };
-            let mb = l.span.len() as f64 / 1e6;
+            let size = match l.span.len() {
+                n if n >= 1_000_000 => format!("{:.1} MB", n as f64 / 1e6),
+                n => format!("{:.1} KB", n as f64 / 1e3),
+            };
             if l.base64 {
                 self.fail(
                     &self.name(member),
                     format_args!(
-                        "{at}: a base64 body of {mb:.1} MB does not fit --max-har-string; scanned as text, not decoded (raise --max-har-string to decode it)"
+                        "{at}: a base64 body of {size} does not fit --max-har-string; scanned as text, not decoded (raise --max-har-string to decode it)"
                     ),
                 );
             } else {
                 self.msgs.note(
                     &self.name(member),
                     format_args!(
-                        "{at}: a string of {mb:.1} MB does not fit --max-har-string; scanned as text where it lies in the file"
+                        "{at}: a string of {size} does not fit --max-har-string; scanned as text where it lies in the file"
                     ),
                 );
             }

@@ -51,7 +51,10 @@ fn main() -> ExitCode {
             }
             let cmd = cmd.display_name(name);
             let mut page = Vec::new();
-            if let Err(e) = clap_mangen::Man::new(cmd).render(&mut page) {
+            if let Err(e) = clap_mangen::Man::new(cmd)
+                .source(format!("leaksweep {}", env!("CARGO_PKG_VERSION")))
+                .render(&mut page)
+            {
                 leaksweep::messages::line(&format!("leaksweep: rendering the manual page: {e}"));
                 return ExitCode::from(2);
             }

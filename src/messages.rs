@@ -26,7 +26,7 @@ pub struct Messages {
 /// thousand binary files; stderr has them all).
 const KEPT: usize = 10_000;
 
-/// An error or skip, escaped as on stderr.
+/// An error or skip, as told (unescaped: each output escapes it its way).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Notice {
     pub path: String,
@@ -48,35 +48,47 @@ impl Messages {
     /// `leaksweep: <path>: <cause>` and marks the scan incomplete.
     pub fn error(&self, path: &str, cause: impl Display) {
         self.errors.fetch_add(1, Ordering::Relaxed);
-        let (path, cause) = (
+        let cause = cause.to_string();
+        line(&format!(
+            "leaksweep: {}: {}",
             escape(path.as_bytes()),
-            escape(cause.to_string().as_bytes()),
-        );
-        line(&format!("leaksweep: {path}: {cause}"));
+            escape(cause.as_bytes())
+        ));
         self.keep(path, cause, true);
     }
 
     /// An input that is deliberately not scanned.
     pub fn skip(&self, path: &str, why: impl Display) {
         self.skipped.fetch_add(1, Ordering::Relaxed);
-        let (path, why) = (escape(path.as_bytes()), escape(why.to_string().as_bytes()));
+        let why = format!("skipped: {why}");
         if !self.quiet {
-            line(&format!("leaksweep: {path}: skipped: {why}"));
+            line(&format!(
+                "leaksweep: {}: {}",
+                escape(path.as_bytes()),
+                escape(why.as_bytes())
+            ));
         }
-        self.keep(path, format!("skipped: {why}"), false);
+        self.keep(path, why, false);
     }
 
-    fn keep(&self, path: String, text: String, error: bool) {
+    fn keep(&self, path: &str, text: String, error: bool) {
         if let Ok(mut kept) = self.kept.lock() {
             if kept.len() < KEPT {
-                kept.push(Notice { path, text, error });
+                kept.push(Notice {
+                    path: path.to_owned(),
+                    text,
+                    error,
+                });
             }
         }
     }
 
-    /// The errors and skips so far (the first 10,000), in the order told.
+    /// The errors and skips so far (the first 10,000), by path: workers
+    /// tell them in whatever order they finish.
     pub fn notices(&self) -> Vec<Notice> {
-        self.kept.lock().map(|k| k.clone()).unwrap_or_default()
+        let mut kept = self.kept.lock().map(|k| k.clone()).unwrap_or_default();
+        kept.sort_by(|a, b| (&a.path, &a.text).cmp(&(&b.path, &b.text)));
+        kept
     }
 
     /// Something the user should know that neither stops nor skips

@@ -6,8 +6,8 @@
 //!
 //! Progress counts bytes on disk: a mapped plain file chunk by chunk as it
 //! is scanned, a compressed or archived file as its compressed bytes are
-//! read ([`OnDisk`]), any other input (stdin, a zip) whole when it is
-//! done.
+//! read ([`OnDisk`]), any other input (stdin, a zip, a HAR) whole when it
+//! is done.
 
 use std::io::{self, IsTerminal, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};

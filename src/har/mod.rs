@@ -458,6 +458,7 @@ impl Scanner<'_> {
             f.line = Some(self.lines.line);
             f.column = Some((to as i64 - self.lines.line_start + 1).max(1) as u64);
         }
+        let first = self.findings.len();
         let pieces = found.into_iter().map(|(i, f, region)| {
             let p = &batch.pieces[i];
             let shadow = !p.decoded() && shadowed(p, &region);
@@ -480,6 +481,12 @@ impl Scanner<'_> {
             }
             self.findings.push(f);
         }
+        // Entry by entry, each in file order (a long string's findings were
+        // found apart from its entry's other strings').
+        self.findings[first..].sort_by_key(|f| {
+            let entry = f.har.as_ref().and_then(|h| h.entry);
+            (entry, f.offset.unwrap_or(u64::MAX))
+        });
         let mut long = std::mem::take(&mut batch.long);
         for l in &mut long {
             l.field = self.shown(&l.field);

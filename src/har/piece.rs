@@ -350,7 +350,9 @@ impl Batch {
         while at < range.end {
             let end =
                 memchr::memchr2(b'&', b';', &self.buf[at..range.end]).map_or(range.end, |i| at + i);
-            let fits = self.weight().saturating_add(PER_BYTE * (end - at)) <= limit;
+            // (Maps hold 32-bit offsets: a longer parameter stays as it is.)
+            let fits = self.weight().saturating_add(PER_BYTE * (end - at)) <= limit
+                && end - at <= u32::MAX as usize;
             if fits && self.buf[at..end].iter().any(|&b| b == b'%' || b == b'+') {
                 self.percent(of, at..end);
             }

@@ -88,6 +88,9 @@ type Result<T> = std::result::Result<T, JsonError>;
 /// of the value.
 type OnMember<'f, W> = dyn FnMut(&mut W, Range<usize>, Tok) -> Result<()> + 'f;
 
+/// Strings that cost less than this are decoded whatever the batch weighs.
+const SMALL: usize = 64 << 10;
+
 /// Longest name kept in a field path: a longer key or header name (a
 /// hostile one, as a rule) is cut, so paths stay short.
 const NAME_MAX: usize = 64;
@@ -306,7 +309,7 @@ impl<'a> Walker<'a, '_> {
     /// in the file (None), so that memory stays bounded whatever the HAR.
     fn piece(&mut self, span: Range<usize>, escaped: bool, prefix: &[u8]) -> Option<usize> {
         let cost = Batch::cost(self.raw, &span, escaped) + prefix.len();
-        if self.batch.weight().saturating_add(cost) > self.limit {
+        if self.too_heavy(cost) {
             self.long(span, false);
             return None;
         }
@@ -314,6 +317,15 @@ impl<'a> Walker<'a, '_> {
             self.batch
                 .string(self.raw, span, escaped, prefix, self.entry, &self.path),
         )
+    }
+
+    /// Whether a string that adds `cost` to the batch goes to the text
+    /// scan: when it alone is over the limit, or would take the batch past
+    /// it and is not small (small strings, the entry's method, URL, time
+    /// and headers, are always decoded).
+    fn too_heavy(&self, cost: usize) -> bool {
+        cost > self.limit
+            || (cost >= SMALL && self.batch.weight().saturating_add(cost) > self.limit)
     }
 
     fn long(&mut self, span: Range<usize>, base64: bool) {
@@ -456,7 +468,7 @@ impl<'a> Walker<'a, '_> {
         self.path.push_str(".text");
         // Decoding takes up to three times the body's length at once (its
         // unescaped copy, that without line breaks, the decoded bytes).
-        if base64 && self.batch.weight().saturating_add(3 * span.len()) > self.limit {
+        if base64 && self.too_heavy(3 * span.len()) {
             self.long(span, true);
         } else if base64 {
             let body = if escaped {

@@ -3,23 +3,21 @@
 //! over the same files write the same bytes at any thread count.
 //!
 //! The input whose turn it is streams straight through; findings of later
-//! inputs wait, up to [`HELD`] of them, after which their workers wait too.
+//! inputs are held in memory until their turn. The hold is not bounded: a
+//! worker waiting for room could deadlock the pool (see
+//! [`InOrder::send`]), so memory grows with the findings of the inputs
+//! scanned ahead of their turn.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 use crossbeam_channel::Sender;
 
 use crate::finding::Finding;
 
-/// Findings of later inputs held at most (a few tens of MB); a worker with
-/// more to hand on waits for its input's turn.
-const HELD: usize = 1 << 16;
-
 pub struct InOrder<'a> {
     tx: &'a Sender<Vec<Finding>>,
     state: Mutex<State>,
-    turn: Condvar,
 }
 
 #[derive(Default)]
@@ -30,7 +28,6 @@ struct State {
     finished: BTreeSet<usize>,
     /// Batches of inputs past `next`, in the order found.
     held: BTreeMap<usize, Vec<Vec<Finding>>>,
-    held_count: usize,
 }
 
 impl<'a> InOrder<'a> {
@@ -38,32 +35,24 @@ impl<'a> InOrder<'a> {
         InOrder {
             tx,
             state: Mutex::new(State::default()),
-            turn: Condvar::new(),
         }
     }
 
     /// Hands on `batch`, found in input `input` (its index in walk order),
-    /// after every finding of the inputs before it.
+    /// after every finding of the inputs before it. Never waits: it is
+    /// called under a lock of the scan (a chunk's findings are handed on in
+    /// chunk order), and a rayon worker that waited could hold up the very
+    /// input whose turn it is (work stealing nests inputs on one stack).
     pub fn send(&self, input: usize, batch: Vec<Finding>) {
         let mut st = self.lock();
-        loop {
-            if input == st.next {
-                drop(st);
-                // (A closed channel means the reporter stopped on a broken
-                // pipe; the rest of the scan is moot.)
-                let _ = self.tx.send(batch);
-                return;
-            }
-            if st.held_count + batch.len() <= HELD || st.held.is_empty() {
-                st.held_count += batch.len();
-                st.held.entry(input).or_default().push(batch);
-                return;
-            }
-            st = match self.turn.wait(st) {
-                Ok(st) => st,
-                Err(poisoned) => poisoned.into_inner(),
-            };
+        if input == st.next {
+            drop(st);
+            // (A closed channel means the reporter stopped on a broken
+            // pipe; the rest of the scan is moot.)
+            let _ = self.tx.send(batch);
+            return;
         }
+        st.held.entry(input).or_default().push(batch);
     }
 
     /// Input `input` has no more findings: the next inputs' turn, their
@@ -79,7 +68,6 @@ impl<'a> InOrder<'a> {
             st.next += 1;
             let next = st.next;
             if let Some(batches) = st.held.remove(&next) {
-                st.held_count -= batches.iter().map(Vec::len).sum::<usize>();
                 // Under the lock: the input's own worker may be about to
                 // send straight through, after these.
                 for b in batches {
@@ -87,8 +75,6 @@ impl<'a> InOrder<'a> {
                 }
             }
         }
-        drop(st);
-        self.turn.notify_all();
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

@@ -90,7 +90,7 @@ impl<W: Write> Sarif<W> {
             .map(|n| {
                 json!({
                     "level": if n.error { "error" } else { "warning" },
-                    "message": {"text": format!("{}: {}", n.path, n.text)},
+                    "message": {"text": message_text(&format!("{}: {}", n.path, n.text))},
                     "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri(&n.path)}}}],
                 })
             })

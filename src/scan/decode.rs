@@ -97,7 +97,7 @@ impl Layer {
     }
 }
 
-/// Whether `raw` holds an escape that [`view`] would undo.
+/// Whether `raw` holds an escape that [`views`] would undo.
 pub fn has_escape(raw: &[u8]) -> bool {
     memchr::memchr3_iter(b'\\', b'%', b'&', raw)
         .any(|i| escape_at(raw, i, url_at(raw, i)).is_some())

@@ -59,7 +59,8 @@ const FLOOR: u128 = 4_000;
 /// Teddy's buckets: its patterns `i`, `i + 16`, `i + 32` … share one.
 const BUCKETS: usize = 16;
 
-/// Leading bytes Teddy screens by (all keywords here are this long).
+/// Leading bytes Teddy screens by: a keyword's head (all keywords here are
+/// at least this long).
 const SCREENED: usize = 4;
 
 impl Keywords {

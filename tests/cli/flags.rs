@@ -136,6 +136,23 @@ fn issue_19_output_file_label_and_summary() {
         "; 1 finding (1 high",
         "0 skipped, 0 errors",
     ]);
+
+    // The output file is never an input: named, it is an error and stays
+    // whole; under a scanned directory, it is left out.
+    let log = env.write("logs/app.log", line(&tok));
+    let run = env.run(&["scan", "logs/app.log", "-o", "logs/app.log"]);
+    run.expect_code(2);
+    run.expect_stderr_line(&["the output file", "is one of the inputs"]);
+    run.check_eq(
+        std::fs::read_to_string(&log).unwrap_or_default(),
+        line(&tok),
+        "the input is untouched",
+    );
+    for _ in 0..2 {
+        let run = env.run(&["scan", "logs", "-o", "logs/found.jsonl"]);
+        run.expect_code(1);
+        run.expect_stderr_line(&["leaksweep: 1 input, "]);
+    }
 }
 
 /// Issue 19 item 6: `--stats` tells, per rule, the findings reported, the
