@@ -895,7 +895,7 @@ impl Scan<'_> {
             self.fail(
                 &self.origin.path.clone(),
                 format_args!(
-                    "file shrank from {len} to {now} bytes while being scanned (rotated or truncated?); findings after byte {now} were dropped, rescan it"
+                    "file shrank from {len} to {now} bytes while being scanned (rotated or truncated?); findings past byte {now} not read before the cut were dropped, rescan it"
                 ),
             );
         }

@@ -79,8 +79,9 @@ pub struct HarLocation {
 }
 
 /// One reported secret. Field meanings are the JSON contract; see
-/// [`crate::report::json`] for the wire format.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// [`crate::report::json`] for the wire format. (Serialized whole only to
+/// a scan's own temporary file, see `report::order`.)
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     /// The input path as the user named it (`-` for stdin).
     pub path: String,
