@@ -227,11 +227,7 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
         None => None,
     };
     let sizes = disk_sizes(&inputs);
-    if progress::wanted(
-        args.input.progress,
-        args.input.no_progress,
-        args.input.quiet,
-    ) {
+    if progress::wanted(&args.input.progress, args.input.quiet) {
         progress::start(sizes.iter().sum());
     }
     let bytes = AtomicU64::new(0);
@@ -462,7 +458,7 @@ pub fn redact(args: RedactArgs) -> anyhow::Result<Outcome> {
         // redact decodes every HAR string, to replace a secret in it.
         max_har_string: u64::MAX,
     };
-    if progress::wanted(args.progress, args.no_progress, args.quiet) {
+    if progress::wanted(&args.progress, args.quiet) {
         let sizes = plan
             .iter()
             .map(|(i, _)| fs::metadata(i).map_or(0, |m| m.len()));

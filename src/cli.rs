@@ -130,14 +130,8 @@ pub struct RedactArgs {
     #[arg(long, short = 'q')]
     pub quiet: bool,
 
-    /// Show the progress line on stderr (bytes done, rate, time left)
-    /// whenever stderr is a terminal, -q or not [default: unless -q].
-    #[arg(long, overrides_with = "no_progress")]
-    pub progress: bool,
-
-    /// Never show the progress line.
-    #[arg(long)]
-    pub no_progress: bool,
+    #[command(flatten)]
+    pub progress: ProgressArgs,
 
     /// Rewrite archives and compressed streams nested at most this deep
     /// (each compression or archive layer counts one); deeper is an error.
@@ -187,14 +181,8 @@ pub struct InputArgs {
     #[arg(long, short = 'q')]
     pub quiet: bool,
 
-    /// Show the progress line on stderr (bytes done, rate, time left)
-    /// whenever stderr is a terminal, -q or not [default: unless -q].
-    #[arg(long, overrides_with = "no_progress")]
-    pub progress: bool,
-
-    /// Never show the progress line.
-    #[arg(long)]
-    pub no_progress: bool,
+    #[command(flatten)]
+    pub progress: ProgressArgs,
 
     /// Scan every file as text, binary ones too (archives and compressed
     /// files are still decoded).
@@ -371,6 +359,19 @@ pub struct BaselineArgs {
 
     #[command(flatten)]
     pub input: InputArgs,
+}
+
+/// `--progress` / `--no-progress`, for `scan`, `baseline` and `redact`.
+#[derive(Debug, Args)]
+pub struct ProgressArgs {
+    /// Show the progress line on stderr (bytes done, rate, time left)
+    /// whenever stderr is a terminal, -q or not [default: unless -q].
+    #[arg(long = "progress", overrides_with = "hide")]
+    pub show: bool,
+
+    /// Never show the progress line.
+    #[arg(long = "no-progress")]
+    pub hide: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

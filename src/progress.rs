@@ -24,8 +24,8 @@ fn bar() -> Option<ProgressBar> {
 
 /// Whether to show the line: `--progress` / `--no-progress`, else unless
 /// `--quiet`; never when stderr is not a terminal.
-pub fn wanted(on: bool, off: bool, quiet: bool) -> bool {
-    shown(on, off, quiet, io::stderr().is_terminal())
+pub fn wanted(asked: &crate::cli::ProgressArgs, quiet: bool) -> bool {
+    shown(asked.show, asked.hide, quiet, io::stderr().is_terminal())
 }
 
 fn shown(on: bool, off: bool, quiet: bool, terminal: bool) -> bool {

@@ -374,6 +374,7 @@ impl Scanner<'_> {
         // Strings too long to decode: their findings, placed in the file.
         // Their pages leave memory as they are scanned.
         let mut long_found = Vec::new();
+        let long_fields: Vec<String> = batch.long.iter().map(|l| self.shown(&l.field)).collect();
         for (k, l) in batch.long.iter().enumerate() {
             let from = l.span.start;
             let found = std::sync::Mutex::new(Vec::new());
@@ -388,12 +389,11 @@ impl Scanner<'_> {
                     }
                 },
             );
-            let field = self.shown(&l.field);
             for mut f in found.into_inner().unwrap_or_default() {
                 f.offset = f.offset.map(|o| o + from as u64);
                 f.har = Some(HarLocation {
                     entry: l.entry,
-                    field: field.clone(),
+                    field: long_fields[k].clone(),
                 });
                 long_found.push((k, f));
             }
@@ -488,8 +488,8 @@ impl Scanner<'_> {
             (entry, f.offset.unwrap_or(u64::MAX))
         });
         let mut long = std::mem::take(&mut batch.long);
-        for l in &mut long {
-            l.field = self.shown(&l.field);
+        for (l, field) in long.iter_mut().zip(long_fields) {
+            l.field = field;
         }
         self.long.append(&mut long);
         batch.clear();
