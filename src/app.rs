@@ -31,7 +31,7 @@ use crate::progress;
 use crate::redact;
 use crate::report::order::{InOrder, Turn};
 use crate::report::{self, Counts, Format, Reporter};
-use crate::rules::{check, Rule, Rules};
+use crate::rules::{check, Rule, RuleSpec, Rules};
 use crate::sanitize::{self, Redactor};
 use crate::scan::chunk::{scan_reader, scan_slice, scan_slice_streaming, StreamError};
 use crate::scan::locate::{count_newlines, Origin};
@@ -1189,23 +1189,45 @@ fn counted(n: u64, what: &str) -> String {
 #[error("{0}")]
 pub struct Usage(pub String);
 
+/// The rules grouped by provider, providers in alphabetical order (any
+/// case), each one's rules in load order; rules that name none come last.
+fn by_provider(rules: &Rules) -> Vec<(&str, Vec<&RuleSpec>)> {
+    let mut groups: Vec<(&str, Vec<&RuleSpec>)> = Vec::new();
+    for r in &rules.rules {
+        let p = r.spec.provider.as_deref().unwrap_or("(no provider)");
+        match groups.iter_mut().find(|(q, _)| *q == p) {
+            Some((_, list)) => list.push(&r.spec),
+            None => groups.push((p, vec![&r.spec])),
+        }
+    }
+    groups.sort_by_key(|(p, _)| (p.starts_with('('), p.to_lowercase()));
+    groups
+}
+
 /// `leaksweep rules list|check`.
 pub fn rules(cmd: RulesCommand) -> anyhow::Result<Outcome> {
     match cmd {
         RulesCommand::List { rules } => {
             let rules = Rules::load(&rules)?;
             let mut out = io::stdout().lock();
-            for r in &rules.rules {
-                let s = &r.spec;
+            for (provider, members) in by_provider(&rules) {
+                let n = members.len();
                 writeln!(
                     out,
-                    "{:<32} {:<15} {:<7} {:<40} {}",
-                    s.id,
-                    s.kind.as_str(),
-                    s.confidence.as_str(),
-                    s.keywords.join(","),
-                    s.name
+                    "{provider} ({n} rule{})",
+                    if n == 1 { "" } else { "s" }
                 )?;
+                for s in members {
+                    writeln!(
+                        out,
+                        "  {:<32} {:<15} {:<7} {:<40} {}",
+                        s.id,
+                        s.kind.as_str(),
+                        s.confidence.as_str(),
+                        s.keywords.join(","),
+                        s.name
+                    )?;
+                }
             }
             Ok(Outcome {
                 findings: 0,

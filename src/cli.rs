@@ -338,7 +338,7 @@ fn parse_size(s: &str) -> Result<u64, String> {
 
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
-    /// List the rules: id, kind, confidence, keywords, name.
+    /// List the rules by provider: id, kind, confidence, keywords, name.
     List {
         /// Extra rule files or directories, as for `scan --rules`.
         #[arg(long, value_name = "PATH")]

@@ -41,6 +41,10 @@ pub struct RuleSpec {
     pub id: String,
     /// Human name.
     pub name: String,
+    /// Who issues the credential (`GitHub`, `Stripe`), or the framework or
+    /// format it belongs to (`Django`, `PEM`): `rules list` groups by it.
+    #[serde(default)]
+    pub provider: Option<String>,
     pub kind: Kind,
     pub confidence: Confidence,
     /// Literal anchors; a rule's regex only runs near one of them.

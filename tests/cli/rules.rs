@@ -140,3 +140,43 @@ fn rule_without_keywords_is_one_error_naming_file_and_rule() {
     run.check_eq(run.stdout(), String::new(), "stdout");
     run.expect_code(2);
 }
+
+/// Issue 18: `rules list` groups the rules under their providers, each
+/// heading counting its rules; every built-in rule names one.
+#[test]
+fn rules_list_groups_rules_by_provider() {
+    let env = Env::new();
+    let run = env.run(&["rules", "list"]);
+    run.expect_code(0);
+    let out = run.stdout();
+    let headings: Vec<&str> = out.lines().filter(|l| !l.starts_with(' ')).collect();
+    run.check(
+        !headings.iter().any(|h| h.starts_with("(no provider)")),
+        "every built-in rule names its provider",
+    );
+    let mut count = 0;
+    let mut listed = 0;
+    for l in out.lines() {
+        if l.starts_with(' ') {
+            listed += 1;
+        } else {
+            let n = l
+                .rsplit_once(" (")
+                .and_then(|(_, c)| c.split_whitespace().next())
+                .and_then(|c| c.parse::<usize>().ok());
+            run.check(n.is_some(), "each heading counts its rules");
+            count += n.unwrap_or(0);
+        }
+    }
+    run.check_eq(count, listed, "heading counts add up to the rules listed");
+    let github = out.split("\nGitHub (").nth(1).map(|rest| {
+        rest.lines()
+            .skip(1)
+            .take_while(|l| l.starts_with(' '))
+            .count()
+    });
+    run.check(
+        github.is_some_and(|n| n >= 5),
+        "GitHub's tokens are grouped together",
+    );
+}
