@@ -427,7 +427,7 @@ fn hex_digit(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
 }
 
-fn is_base64(b: u8) -> bool {
+pub fn is_base64(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
 }
 
@@ -495,19 +495,42 @@ pub fn starts_base64_text(s: &[u8]) -> (bool, usize) {
     (text, len)
 }
 
+/// The base64 run at the start of `s` (of [`MIN_BASE64`] to
+/// [`MAX_BASE64`] characters, not joined to a `.`), decoded, when it
+/// decodes to text; and the run's length with its padding.
+pub fn base64_text_run(s: &[u8]) -> Option<(Vec<u8>, usize)> {
+    let len = s
+        .iter()
+        .take(MAX_BASE64 + 1)
+        .take_while(|&&b| is_base64(b))
+        .count();
+    let padded = len + s[len..].iter().take(2).take_while(|&&b| b == b'=').count();
+    if !(MIN_BASE64..=MAX_BASE64).contains(&len) || s.get(padded) == Some(&b'.') {
+        return None;
+    }
+    Some((base64_text(&s[..len])?, padded))
+}
+
 /// `run` decoded, when it decodes to printable UTF-8 text.
 fn base64_text(run: &[u8]) -> Option<Vec<u8>> {
-    let url = run.iter().any(|b| matches!(b, b'-' | b'_'));
-    let std = run.iter().any(|b| matches!(b, b'+' | b'/'));
+    let (mut url, mut std) = (false, false);
+    for &b in run {
+        url |= matches!(b, b'-' | b'_');
+        std |= matches!(b, b'+' | b'/');
+    }
     if url && std {
         return None;
     }
     let engine = if url { &URL_SAFE } else { &STANDARD };
     let bytes = engine.decode(run).ok()?;
-    let text = std::str::from_utf8(&bytes).ok()?;
-    let printable = text
-        .chars()
-        .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'));
+    let control = |b: &u8| b.is_ascii_control() && !matches!(b, b'\n' | b'\r' | b'\t');
+    let printable = if bytes.is_ascii() {
+        !bytes.iter().any(control)
+    } else {
+        let text = std::str::from_utf8(&bytes).ok()?;
+        text.chars()
+            .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+    };
     (printable && bytes.len() >= MIN_BASE64 * 3 / 4).then_some(bytes)
 }
 

@@ -16,158 +16,234 @@
 use std::ops::Range;
 use std::time::Instant;
 
-use aho_corasick::{packed, AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind, Span};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
+use super::heads::{Heads, HEAD, MAX_SETS, SET};
+
+/// The keyword search: the screen where the CPU has AVX2, else an
+/// Aho-Corasick automaton (and memmem for the short keywords).
 #[derive(Clone, Debug)]
-pub enum Keywords {
-    Packed(Guarded),
-    Automaton(AhoCorasick),
+pub struct Keywords {
+    search: Search,
+    /// Keywords shorter than a head (`@` for URL userinfo): every
+    /// occurrence is a hit, whatever longer keyword it lies in.
+    short: Vec<Short>,
 }
 
-/// Teddy with a way out. Its screen is fast on text, but input made of
-/// bytes that many buckets accept (a run of `a`, of `A`, of `eyJ`) flags
-/// every position and each flag is verified: 20 times slower than on
-/// logs. A block that Teddy searches slower than [`FLOOR`] hands the rest
-/// of the range to a plain DFA, whose speed does not depend on the bytes.
-/// Both give the same leftmost-longest matches; only the speed differs.
+#[derive(Clone, Debug)]
+enum Search {
+    Packed(Box<Guarded>),
+    /// The automaton over the long keywords, and their indexes.
+    Automaton(AhoCorasick, Vec<usize>),
+}
+
+#[derive(Clone, Debug)]
+struct Short {
+    /// The keyword's index among all patterns.
+    pattern: usize,
+    finder: memchr::memmem::Finder<'static>,
+}
+
+/// The screen with a way out. It is fast on text, but input made of bytes
+/// that many buckets accept (a run of `a`, of `A`, of `eyJ`) flags every
+/// position and each flag is verified: many times slower than on logs. A
+/// block that the screen searches slower than [`FLOOR`] hands the rest of
+/// the range to a plain DFA, whose speed does not depend on the bytes.
+/// Both give the same matches; only the speed differs.
 #[derive(Clone, Debug)]
 pub struct Guarded {
-    /// Searches the keywords' distinct heads (their first [`SCREENED`]
-    /// bytes), not the keywords: a head hit is then checked against the
-    /// few keywords that begin with it. Teddy verifies each flag against
-    /// every pattern of its bucket, whole; on the sample logs heads made
-    /// the screen a third faster than the 127 keywords themselves.
-    teddy: packed::Searcher,
-    /// For each of Teddy's pattern ids, the keywords (indexes) that begin
-    /// with that head, longest first.
-    heads: Vec<Vec<usize>>,
+    /// Searches the keywords' distinct heads (their first [`HEAD`] bytes,
+    /// or all of a short keyword), not the keywords: a head hit is then
+    /// checked against the few keywords that begin with it.
+    screen: Heads,
+    heads: Vec<Head>,
     patterns: Vec<Vec<u8>>,
-    /// The same keywords, searched byte by byte (ids are keyword indexes).
+    /// The keywords of [`HEAD`] bytes or more, searched byte by byte (ids
+    /// are indexes into `long`).
     dfa: AhoCorasick,
+    long: Vec<usize>,
     /// Longest keyword: a match starting in a block ends this far past it.
     longest: usize,
 }
 
-/// Bytes Teddy searches between looks at the clock.
+#[derive(Clone, Debug)]
+enum Head {
+    /// The keywords (indexes) that begin with this head, longest first.
+    Long(Vec<usize>),
+    /// A short keyword (index into [`Keywords::short`]).
+    Short(usize),
+}
+
+/// Bytes the screen searches between looks at the clock.
 const BLOCK: usize = 256 << 10;
 
-/// Slowest Teddy search, in nanoseconds per KiB, before the DFA takes
-/// over: 4 µs per KiB is 256 MB/s, several times below Teddy's pace on
-/// logs and under the DFA's own (about 1 GB/s).
+/// Slowest screen search, in nanoseconds per KiB, before the DFA takes
+/// over: 4 µs per KiB is 256 MB/s, several times below the screen's pace
+/// on logs and under the DFA's own (about 1 GB/s).
 const FLOOR: u128 = 4_000;
-
-/// Teddy's buckets: its patterns `i`, `i + 16`, `i + 32` … share one.
-const BUCKETS: usize = 16;
-
-/// Leading bytes Teddy screens by: a keyword's head (all keywords here are
-/// at least this long).
-const SCREENED: usize = 4;
 
 impl Keywords {
     pub fn new(patterns: &[Vec<u8>]) -> Result<Keywords, aho_corasick::BuildError> {
-        let mut heads: Vec<(&[u8], Vec<usize>)> = Vec::new();
-        for (i, p) in patterns.iter().enumerate() {
-            let head = &p[..p.len().min(SCREENED)];
+        let long: Vec<usize> = (0..patterns.len())
+            .filter(|&i| patterns[i].len() >= HEAD)
+            .collect();
+        let short: Vec<Short> = (0..patterns.len())
+            .filter(|&i| !patterns[i].is_empty() && patterns[i].len() < HEAD)
+            .map(|i| Short {
+                pattern: i,
+                finder: memchr::memmem::Finder::new(&patterns[i]).into_owned(),
+            })
+            .collect();
+        let mut heads: Vec<(&[u8], Head)> = Vec::new();
+        for &i in &long {
+            let head = &patterns[i][..HEAD];
             match heads.iter_mut().find(|(h, _)| *h == head) {
-                Some((_, list)) => list.push(i),
-                None => heads.push((head, vec![i])),
+                Some((_, Head::Long(list))) => list.push(i),
+                _ => heads.push((head, Head::Long(vec![i]))),
             }
         }
-        for (_, list) in &mut heads {
-            list.sort_by_key(|&i| std::cmp::Reverse(patterns[i].len()));
+        for (_, head) in &mut heads {
+            if let Head::Long(list) = head {
+                list.sort_by_key(|&i| std::cmp::Reverse(patterns[i].len()));
+            }
+        }
+        for (k, s) in short.iter().enumerate() {
+            heads.push((&patterns[s.pattern], Head::Short(k)));
         }
         let head_bytes: Vec<Vec<u8>> = heads.iter().map(|(h, _)| h.to_vec()).collect();
-        let by_id = deal(&head_bytes);
-        let packed = packed::Config::new()
-            .match_kind(packed::MatchKind::LeftmostLongest)
-            .heuristic_pattern_limits(false)
-            .builder()
-            .extend(by_id.iter().map(|&h| &head_bytes[h]))
-            .build();
         let dfa = |prefilter: bool| {
             AhoCorasickBuilder::new()
                 .match_kind(MatchKind::LeftmostLongest)
                 .kind(Some(AhoCorasickKind::DFA))
                 .prefilter(prefilter)
-                .build(patterns)
+                .build(long.iter().map(|&i| &patterns[i]))
         };
-        if let Some(teddy) = packed {
-            return Ok(Keywords::Packed(Guarded {
-                teddy,
-                heads: by_id.iter().map(|&h| heads[h].1.clone()).collect(),
+        let bucket = deal(&head_bytes, sets(&head_bytes) * SET);
+        let search = match Heads::new(&head_bytes, &bucket) {
+            Some(screen) => Search::Packed(Box::new(Guarded {
+                screen,
+                heads: heads.into_iter().map(|(_, h)| h).collect(),
                 patterns: patterns.to_vec(),
                 dfa: dfa(false)?,
+                long,
                 longest: patterns.iter().map(Vec::len).max().unwrap_or(0),
-            }));
-        }
-        Ok(Keywords::Automaton(dfa(true)?))
+            })),
+            None => Search::Automaton(dfa(true)?, long),
+        };
+        Ok(Keywords { search, short })
     }
 
-    /// Calls `hit(pattern, start, end)` for each leftmost-longest keyword
-    /// match in `hay[range]`, in order.
+    /// Calls `hit(pattern, start, end)` for each leftmost-longest match of
+    /// the keywords of [`HEAD`] bytes or more in `hay[range]`, and each
+    /// occurrence of a shorter one, in order of their starts.
     pub fn each(&self, hay: &[u8], range: Range<usize>, mut hit: impl FnMut(usize, usize, usize)) {
-        match self {
-            Keywords::Packed(g) => g.each(hay, range, BLOCK, FLOOR, &mut hit),
-            Keywords::Automaton(a) => automaton(a, hay, range, &mut hit),
+        match &self.search {
+            Search::Packed(g) => g.each(hay, range, &self.short, BLOCK, FLOOR, &mut hit),
+            Search::Automaton(a, long) => {
+                let mut hits = Vec::new();
+                automaton(a, long, hay, range.clone(), &mut |p, s, e| {
+                    hits.push((p, s, e))
+                });
+                shorts(&self.short, hay, range, &mut |p, s, e| hits.push((p, s, e)));
+                hits.sort_by_key(|&(_, s, _)| s);
+                for (p, s, e) in hits {
+                    hit(p, s, e);
+                }
+            }
         }
     }
 }
 
 impl Guarded {
-    /// Teddy block by block; once two blocks in a row take longer than
-    /// `floor` ns per KiB, the DFA from there on. (One slow block may be a
-    /// page fault or a preempted thread.)
+    /// The screen block by block; once two blocks in a row take longer
+    /// than `floor` ns per KiB, the DFA from there on. (One slow block may
+    /// be a page fault or a preempted thread.)
     fn each(
         &self,
         hay: &[u8],
         range: Range<usize>,
+        short: &[Short],
         block: usize,
         floor: u128,
         hit: &mut impl FnMut(usize, usize, usize),
     ) {
-        let mut at = range.start;
+        // The screen's position (a block's start), and where the next
+        // long keyword may start: past the last one, maybe in a later block.
+        let (mut at, mut next) = (range.start, range.start);
         let mut slow = false;
         // Hits wait until the block's clock stops: what the caller does
-        // with them is not Teddy's time.
+        // with them is not the screen's time.
         let mut hits: Vec<(usize, usize, usize)> = Vec::new();
+        // Where each short keyword's next occurrence may start: like
+        // memmem's, occurrences of one do not overlap.
+        let mut next_short = vec![range.start; short.len()];
+        // A range of one block is searched whole, whatever its pace: only
+        // the blocks after a slow one are handed to the DFA.
+        let timed = range.len() > block;
         while at < range.end {
-            let (clock, from) = (Instant::now(), at);
+            let clock = timed.then(Instant::now);
             let block_end = (at + block).min(range.end);
             // A match starting in the block is found whole: the span
-            // reaches a keyword's length past it. Teddy searches from the
-            // end of each match, as its own iterator does.
+            // reaches a keyword's length past it.
             let span_end = (block_end + self.longest).min(range.end);
-            while at < block_end {
-                match self.teddy.find_in(hay, Span::from(at..span_end)) {
-                    Some(m) if m.start() < block_end => {
-                        // Every keyword found at this position has this
-                        // head: the longest of them is the match. None: the
-                        // next keyword may start at the next byte.
-                        let p = m.start();
+            self.screen.each(
+                hay,
+                at..block_end,
+                span_end,
+                &mut |p, h| match &self.heads[h] {
+                    Head::Long(list) => {
+                        if p < next {
+                            return;
+                        }
+                        // Every keyword found here has this head: the longest
+                        // of them is the match.
                         let rest = &hay[p..span_end];
-                        let longest = self.heads[m.pattern().as_usize()]
-                            .iter()
-                            .find(|&&k| rest.starts_with(&self.patterns[k]));
-                        match longest {
-                            Some(&k) => {
-                                at = p + self.patterns[k].len();
-                                hits.push((k, p, at));
-                            }
-                            None => at = p + 1,
+                        if let Some(&k) =
+                            list.iter().find(|&&k| rest.starts_with(&self.patterns[k]))
+                        {
+                            next = p + self.patterns[k].len();
+                            hits.push((k, p, next));
                         }
                     }
-                    _ => at = block_end,
-                }
-            }
-            let took = clock.elapsed().as_nanos();
+                    &Head::Short(k) => {
+                        if p >= next_short[k] {
+                            let end = p + short[k].finder.needle().len();
+                            next_short[k] = end;
+                            hits.push((short[k].pattern, p, end));
+                        }
+                    }
+                },
+            );
+            let took = clock.map_or(0, |c| c.elapsed().as_nanos());
             for (p, start, end) in hits.drain(..) {
                 hit(p, start, end);
             }
-            let kib = (at - from) as u128 / 1024;
+            let kib = (block_end - at) as u128 / 1024;
+            at = block_end;
             if took <= floor.saturating_mul(kib.max(1)) {
                 slow = false;
             } else if slow {
-                automaton(&self.dfa, hay, at..range.end, hit);
+                let long_from = next.max(at).min(range.end);
+                automaton(
+                    &self.dfa,
+                    &self.long,
+                    hay,
+                    long_from..range.end,
+                    &mut |p, s, e| hits.push((p, s, e)),
+                );
+                for (s, &from) in short.iter().zip(&next_short) {
+                    let from = from.max(at).min(range.end);
+                    shorts(
+                        std::slice::from_ref(s),
+                        hay,
+                        from..range.end,
+                        &mut |p, s, e| hits.push((p, s, e)),
+                    );
+                }
+                hits.sort_by_key(|&(_, s, _)| s);
+                for (p, start, end) in hits.drain(..) {
+                    hit(p, start, end);
+                }
                 return;
             } else {
                 slow = true;
@@ -176,15 +252,33 @@ impl Guarded {
     }
 }
 
+/// The automaton's leftmost-longest matches, its pattern ids mapped
+/// through `ids` to the caller's.
 fn automaton(
     a: &AhoCorasick,
+    ids: &[usize],
     hay: &[u8],
     range: Range<usize>,
     hit: &mut impl FnMut(usize, usize, usize),
 ) {
     let input = aho_corasick::Input::new(hay).range(range);
     for m in a.find_iter(input) {
-        hit(m.pattern().as_usize(), m.start(), m.end());
+        hit(ids[m.pattern().as_usize()], m.start(), m.end());
+    }
+}
+
+/// Every occurrence of each short keyword in `hay[range]`.
+fn shorts(
+    short: &[Short],
+    hay: &[u8],
+    range: Range<usize>,
+    hit: &mut impl FnMut(usize, usize, usize),
+) {
+    for s in short {
+        for m in s.finder.find_iter(&hay[range.clone()]) {
+            let start = range.start + m;
+            hit(s.pattern, start, start + s.finder.needle().len());
+        }
     }
 }
 
@@ -213,61 +307,140 @@ fn weight(b: u8) -> u32 {
 
 /// Expected share of log-text positions that a bucket of `members` flags,
 /// scaled: per screened byte, the weight of the bytes whose high and low
-/// nybbles both occur there in some member, multiplied over the bytes.
-fn flags<'a>(members: impl Iterator<Item = &'a [u8]>, table: &[[u32; 16]; 16]) -> f64 {
-    let (mut his, mut los) = ([0u16; SCREENED], [0u16; SCREENED]);
+/// nybbles both occur there in some member, multiplied over the bytes. A
+/// member shorter than a head accepts any byte past its end.
+fn flags<'a>(members: impl Iterator<Item = &'a [u8]>, table: &Weights) -> f64 {
+    let (mut his, mut los) = ([0u16; HEAD], [0u16; HEAD]);
     for m in members {
-        for (pos, &b) in m.iter().take(SCREENED).enumerate() {
-            his[pos] |= 1 << (b >> 4);
-            los[pos] |= 1 << (b & 15);
+        for pos in 0..HEAD {
+            match m.get(pos) {
+                Some(&b) => {
+                    his[pos] |= 1 << (b >> 4);
+                    los[pos] |= 1 << (b & 15);
+                }
+                None => {
+                    his[pos] = u16::MAX;
+                    los[pos] = u16::MAX;
+                }
+            }
         }
     }
     let mut share = 1.0;
     for (&hi, &lo) in his.iter().zip(&los) {
-        // Set bits only: the build calls this for every trial swap.
+        // Set bits only: the build calls this for every trial move.
+        let (low, high) = (usize::from(lo as u8), usize::from(lo >> 8));
         let mut w = 0;
         let mut hs = hi;
         while hs != 0 {
             let h = hs.trailing_zeros() as usize;
             hs &= hs - 1;
-            let mut ls = lo;
-            while ls != 0 {
-                w += table[h][ls.trailing_zeros() as usize];
-                ls &= ls - 1;
-            }
+            w += table.low[h][low] + table.high[h][high];
         }
         share *= f64::from(w);
     }
     share
 }
 
-/// Orders the patterns for Teddy so that its buckets hold alike patterns:
-/// returns, for each pattern id given to the searcher, the pattern's
-/// index. Starts from sorted runs (shared prefixes together), then swaps
-/// patterns between buckets while that lowers the expected flag rate.
-fn deal(patterns: &[Vec<u8>]) -> Vec<usize> {
-    let n = patterns.len();
-    let mut table = [[0u32; 16]; 16];
-    for b in 0..=255u8 {
-        table[usize::from(b >> 4)][usize::from(b & 15)] = weight(b);
+/// Byte weights summed by nybbles: for a high nybble and a set of low
+/// nybbles 0–7 (or 8–15, as a bit mask), the weight of those bytes.
+struct Weights {
+    low: Vec<[u32; 256]>,
+    high: Vec<[u32; 256]>,
+}
+
+impl Weights {
+    fn new() -> Weights {
+        let sum = |h: usize, mask: usize, base: usize| -> u32 {
+            (0..8)
+                .filter(|l| mask & (1 << l) != 0)
+                .map(|l| weight((h << 4 | (base + l)) as u8))
+                .sum()
+        };
+        Weights {
+            low: (0..16)
+                .map(|h| std::array::from_fn(|m| sum(h, m, 0)))
+                .collect(),
+            high: (0..16)
+                .map(|h| std::array::from_fn(|m| sum(h, m, 8)))
+                .collect(),
+        }
     }
-    let mut sorted: Vec<usize> = (0..n).collect();
+}
+
+/// Deals the patterns into `buckets` buckets of alike patterns: returns
+/// each pattern's bucket. Starts from sorted runs (shared prefixes
+/// together), then swaps patterns between buckets while that lowers the
+/// expected flag rate.
+fn deal(patterns: &[Vec<u8>], buckets: usize) -> Vec<usize> {
+    let n_buckets = buckets;
+    let table = Weights::new();
+    // Heads that share their first three bytes go together, as one unit:
+    // a bucket of them flags only where those three bytes stand (`eyJ`
+    // and any fourth), however many they are. Byte frequencies taken one
+    // by one would spread them over buckets of unlike heads, where their
+    // nybbles flag ordinary text.
+    let mut sorted: Vec<usize> = (0..patterns.len()).collect();
     sorted.sort_by(|&a, &b| patterns[a].cmp(&patterns[b]));
-    let mut buckets: Vec<Vec<usize>> = Vec::with_capacity(BUCKETS);
+    let stem = |p: usize| &patterns[p][..patterns[p].len().min(HEAD - 1)];
+    let mut units: Vec<Vec<usize>> = Vec::new();
+    for &p in &sorted {
+        match units.last_mut() {
+            Some(u) if stem(u[0]) == stem(p) => u.push(p),
+            _ => units.push(vec![p]),
+        }
+    }
+    let n = units.len();
+    let sorted: Vec<usize> = (0..n).collect();
+    let mut buckets: Vec<Vec<usize>> = Vec::with_capacity(n_buckets);
     let mut rest = &sorted[..];
-    for b in 0..BUCKETS {
-        let (run, tail) = rest.split_at((b..n).step_by(BUCKETS).count());
+    for b in 0..n_buckets {
+        let (run, tail) = rest.split_at((b..n).step_by(n_buckets).count());
         buckets.push(run.to_vec());
         rest = tail;
     }
-    let cost = |members: &[usize]| flags(members.iter().map(|&p| patterns[p].as_slice()), &table);
+    let cost = |members: &[usize]| {
+        let heads = members.iter().flat_map(|&u| &units[u]);
+        flags(heads.map(|&p| patterns[p].as_slice()), &table)
+    };
     let mut costs: Vec<f64> = buckets.iter().map(|b| cost(b)).collect();
     // Each accepted swap lowers the total, so this ends; the bound keeps
     // the build quick whatever the patterns.
     for _ in 0..8 {
         let mut improved = false;
-        for a in 0..BUCKETS {
-            for b in a + 1..BUCKETS {
+        // Moves let buckets differ in size: heads that differ in their
+        // last byte only (`eyJa`, `eyJb` …) cost one bucket almost what
+        // one of them costs.
+        for a in 0..n_buckets {
+            let mut i = 0;
+            while i < buckets[a].len() {
+                let p = buckets[a].swap_remove(i);
+                let without = cost(&buckets[a]);
+                let mut best = (costs[a], a, 0.0);
+                for b in (0..n_buckets).filter(|&b| b != a) {
+                    buckets[b].push(p);
+                    let with = cost(&buckets[b]);
+                    buckets[b].pop();
+                    let total = without + with - costs[b];
+                    if total < best.0 * 0.999 {
+                        best = (total, b, with);
+                    }
+                }
+                let (_, b, with) = best;
+                if b == a {
+                    buckets[a].push(p);
+                    let last = buckets[a].len() - 1;
+                    buckets[a].swap(i, last);
+                    i += 1;
+                } else {
+                    buckets[b].push(p);
+                    costs[a] = without;
+                    costs[b] = with;
+                    improved = true;
+                }
+            }
+        }
+        for a in 0..n_buckets {
+            for b in a + 1..n_buckets {
                 for i in 0..buckets[a].len() {
                     for j in 0..buckets[b].len() {
                         let (pa, pb) = (buckets[a][i], buckets[b][j]);
@@ -290,29 +463,41 @@ fn deal(patterns: &[Vec<u8>]) -> Vec<usize> {
             break;
         }
     }
-    let mut by_id = vec![0; n];
+    let mut bucket = vec![0; patterns.len()];
     for (b, members) in buckets.iter().enumerate() {
-        for (k, &p) in members.iter().enumerate() {
-            by_id[b + k * BUCKETS] = p;
+        for &u in members {
+            for &p in &units[u] {
+                bucket[p] = b;
+            }
         }
     }
-    by_id
+    bucket
+}
+
+/// Bucket sets for `heads`: each set costs eight byte shuffles per 32
+/// bytes screened; more keep buckets narrow as heads grow. Heads that
+/// differ in their last byte only share a bucket well, so they count once.
+fn sets(heads: &[Vec<u8>]) -> usize {
+    let mut stems: Vec<&[u8]> = heads.iter().map(|h| &h[..h.len().min(HEAD - 1)]).collect();
+    stems.sort_unstable();
+    stems.dedup();
+    stems.len().div_ceil(64).clamp(2, MAX_SETS)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Each searcher id maps to one keyword, every keyword is there once,
-    /// and hits come back as the caller's keyword indexes.
+    /// Every keyword gets a bucket, and hits come back as the caller's
+    /// keyword indexes.
     #[test]
-    fn dealt_order_is_a_permutation_and_hits_map_back() {
+    fn dealt_buckets_are_in_range_and_hits_map_back() {
         let words = [
             "ghp_", "gho_", "xoxb-", "oken", "OKEN", "ecret", "AKIA", "glpat-", "npm_", "k_live_",
             "sig=", "assw", "ession", "earer ", "mysql", "redis", "dapi", "pul-", "hvb.", "xoxe",
         ];
         let patterns: Vec<Vec<u8>> = words.iter().map(|w| w.as_bytes().to_vec()).collect();
-        let mut by_id = deal(&patterns);
+        let bucket = deal(&patterns, 16);
         let k = Keywords::new(&patterns).expect("builds");
         let hay = b"a ghp_x b OKEN c dapi d hvb. e xoxe f";
         let mut hits = Vec::new();
@@ -329,8 +514,8 @@ mod tests {
                 ("xoxe", b"xoxe"),
             ]
         );
-        by_id.sort_unstable();
-        assert_eq!(by_id, (0..patterns.len()).collect::<Vec<_>>());
+        assert_eq!(bucket.len(), patterns.len());
+        assert!(bucket.iter().all(|&b| b < 16));
     }
 
     /// Block by block, switching to the DFA or not, the matches are
@@ -351,10 +536,13 @@ mod tests {
             "aaaa",
             "aaaab",
             "toke",
+            "@",
+            "gh",
         ];
         let patterns: Vec<Vec<u8>> = words.iter().map(|w| w.as_bytes().to_vec()).collect();
-        let Keywords::Packed(g) = Keywords::new(&patterns).expect("builds") else {
-            panic!("few keywords: Teddy");
+        let k = Keywords::new(&patterns).expect("builds");
+        let Search::Packed(g) = &k.search else {
+            return; // no AVX2 here: the automaton is all there is
         };
         let mut hay = Vec::new();
         let mut seed = 9u32;
@@ -366,22 +554,34 @@ mod tests {
                 3 => "ghp_ghp_ghp_",
                 // A head ("acce") with no keyword of its own there.
                 4 => "access_tok",
+                5 => "@@",
                 _ => " x=",
             };
             hay.extend_from_slice(piece.as_bytes());
         }
         let range = 3..hay.len() - 2;
         let mut want = Vec::new();
-        automaton(&g.dfa, &hay, range.clone(), &mut |p, s, e| {
+        automaton(&g.dfa, &g.long, &hay, range.clone(), &mut |p, s, e| {
             want.push((p, s, e))
         });
+        shorts(&k.short, &hay, range.clone(), &mut |p, s, e| {
+            want.push((p, s, e))
+        });
+        want.sort_unstable_by_key(|&(p, s, _)| (s, p));
         assert!(want.len() > 100, "{} matches", want.len());
         for block in [1, 2, 3, 7, 64, 1000, 1 << 20] {
             for floor in [0, u128::MAX] {
                 let mut got = Vec::new();
-                g.each(&hay, range.clone(), block, floor, &mut |p, s, e| {
-                    got.push((p, s, e))
-                });
+                g.each(
+                    &hay,
+                    range.clone(),
+                    &k.short,
+                    block,
+                    floor,
+                    &mut |p, s, e| got.push((p, s, e)),
+                );
+                assert!(got.windows(2).all(|w| w[0].1 <= w[1].1), "in order");
+                got.sort_unstable_by_key(|&(p, s, _)| (s, p));
                 assert_eq!(got, want, "block {block}, floor {floor}");
             }
         }
@@ -398,9 +598,8 @@ mod tests {
         // 45 keywords in all: buckets of 3 (or 2), filled with unlike ones.
         words.extend((0..42).map(|i| format!("{}{}zz", (b'a' + i % 26) as char, i)));
         let patterns: Vec<Vec<u8>> = words.iter().map(|w| w.as_bytes().to_vec()).collect();
-        let by_id = deal(&patterns);
-        let bucket = |word: usize| by_id.iter().position(|&p| p == word).map(|id| id % BUCKETS);
-        let gh: Vec<_> = (0..3).map(bucket).collect();
+        let bucket = deal(&patterns, 16);
+        let gh: Vec<_> = (0..3).map(|w| bucket[w]).collect();
         assert!(gh.iter().all(|b| *b == gh[0]), "{gh:?}");
     }
 }

@@ -10,12 +10,13 @@
 
 pub mod chunk;
 pub mod decode;
+mod heads;
 mod keywords;
 pub mod locate;
 pub mod stamp;
 
-/// Keywords shorter than this many bytes are searched apart from the
-/// others (see [`Engine`]'s `short` field).
+/// Keywords shorter than this many bytes hit at every occurrence, also
+/// inside a longer keyword's match (see `keywords`).
 pub const SHORT: usize = 4;
 
 use std::ops::Range;
@@ -48,15 +49,6 @@ impl RawMatch {
     pub fn bytes<'a>(&'a self, hay: &'a [u8]) -> &'a [u8] {
         self.decoded.as_deref().unwrap_or(&hay[self.secret.clone()])
     }
-}
-
-/// A keyword searched on its own, with its rules and their reach (as
-/// `pattern_reach` holds for the others).
-#[derive(Clone, Debug)]
-struct ShortKeyword {
-    finder: memchr::memmem::Finder<'static>,
-    rules: Vec<usize>,
-    reach: Reach,
 }
 
 /// Counters of `--stats`, one per rule.
@@ -97,10 +89,8 @@ pub struct Engine {
     /// For each keyword pattern, its rules' reach: line edges are searched
     /// once per hit, within it.
     pattern_reach: Vec<Reach>,
-    /// Keywords shorter than [`SHORT`] bytes (`@` for URL userinfo): kept
-    /// out of the keyword search, whose SIMD screen is only as selective as
-    /// its shortest pattern, and found with memchr / memmem instead.
-    short: Vec<ShortKeyword>,
+    /// For each keyword pattern, whether it is one of [`BLOB_HEADS`].
+    blob: Vec<bool>,
     /// Secret values passed over (the config's `allow`).
     allow: Vec<regex_automata::meta::Regex>,
     /// Each rule's windows searched and time spent, when `--stats` asks
@@ -116,20 +106,9 @@ impl Engine {
         let rules = rules.rules;
         let mut patterns: Vec<Vec<u8>> = Vec::new();
         let mut owners: Vec<Vec<usize>> = Vec::new();
-        let mut short: Vec<(Vec<u8>, Vec<usize>)> = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
             for kw in &rule.spec.keywords {
                 for spelling in spellings(kw, rule.spec.ignore_case) {
-                    if spelling.len() < SHORT {
-                        match short
-                            .iter()
-                            .position(|(p, _): &(Vec<u8>, Vec<usize>)| *p == spelling)
-                        {
-                            Some(p) => short[p].1.push(i),
-                            None => short.push((spelling, vec![i])),
-                        }
-                        continue;
-                    }
                     match patterns.iter().position(|p| *p == spelling) {
                         Some(p) => owners[p].push(i),
                         None => {
@@ -140,13 +119,25 @@ impl Engine {
                 }
             }
         }
+        let mut blob = vec![false; patterns.len()];
+        for head in blob_heads() {
+            match patterns.iter().position(|p| *p == head) {
+                Some(p) => blob[p] = true,
+                None => {
+                    patterns.push(head);
+                    owners.push(Vec::new());
+                    blob.push(true);
+                }
+            }
+        }
         // Leftmost-longest search does not report a keyword that lies inside
         // a longer one ("token" inside "access_token"), so a hit of the longer
         // keyword also selects the rules of every keyword it contains.
         let mut pattern_rules = owners.clone();
         for (a, pa) in patterns.iter().enumerate() {
             for (b, pb) in patterns.iter().enumerate() {
-                if a != b && pa.len() > pb.len() && contains(pa, pb) {
+                // (A short keyword's every occurrence is a hit of its own.)
+                if a != b && pa.len() > pb.len() && pb.len() >= SHORT && contains(pa, pb) {
                     pattern_rules[a].extend(owners[b].iter().copied());
                 }
             }
@@ -167,24 +158,12 @@ impl Engine {
             multiline: list.iter().any(|&r| rules[r].spec.multiline),
         };
         let pattern_reach = pattern_rules.iter().map(|list| widest(list)).collect();
-        let short = short
-            .into_iter()
-            .map(|(kw, mut list)| {
-                list.sort_unstable();
-                list.dedup();
-                ShortKeyword {
-                    finder: memchr::memmem::Finder::new(&kw).into_owned(),
-                    reach: widest(&list),
-                    rules: list,
-                }
-            })
-            .collect();
         Ok(Engine {
             rules,
             keywords,
             pattern_rules,
             pattern_reach,
-            short,
+            blob,
             allow: Vec::new(),
             stats: None,
             reach,
@@ -295,7 +274,15 @@ impl Engine {
         let search_from = own.start.saturating_sub(self.reach);
         let search_to = (own.end + self.reach).min(hay.len());
         let mut lines = LineCache::default();
-        let mut hit = |rules: &[usize], reach: Reach, start: usize, end: usize| {
+        let mut hit = |rules: &[usize], reach: Reach, start: usize, end: usize, blob: bool| {
+            if blob {
+                if let Some(v) = views.as_deref_mut() {
+                    self.note_blob(hay, start, v);
+                }
+                if rules.is_empty() {
+                    return;
+                }
+            }
             let edges = lines.edges(hay, start, end, reach.before, reach.after);
             if let Some(v) = views.as_deref_mut() {
                 v.note(hay, reach, start, end, &edges);
@@ -307,17 +294,31 @@ impl Engine {
         };
         self.keywords
             .each(hay, search_from..search_to, |p, start, end| {
-                hit(&self.pattern_rules[p], self.pattern_reach[p], start, end);
+                let (rules, reach) = (&self.pattern_rules[p], self.pattern_reach[p]);
+                hit(rules, reach, start, end, self.blob[p]);
             });
-        for kw in &self.short {
-            let area = &hay[search_from..search_to];
-            for at in kw.finder.find_iter(area) {
-                let start = search_from + at;
-                let end = start + kw.finder.needle().len();
-                hit(&kw.rules, kw.reach, start, end);
-            }
-        }
         self.flush(hay, &mut pending, own, out);
+    }
+
+    /// Notes for decoding the base64 run that starts at `start` of `hay`
+    /// (a blob head's hit), when it decodes to text in which a keyword
+    /// hits: a base64 JSON blob logged whole hides its tokens from the
+    /// keyword search, and only its decoded text tells whether it holds
+    /// one. A run that begins before `start` is no blob's start.
+    fn note_blob(&self, hay: &[u8], start: usize, views: &mut Views) {
+        if start > 0 && decode::is_base64(hay[start - 1]) {
+            return;
+        }
+        let Some((text, len)) = decode::base64_text_run(&hay[start..]) else {
+            return;
+        };
+        let mut keyword = false;
+        self.keywords.each(&text, 0..text.len(), |p, _, _| {
+            keyword |= !self.pattern_rules[p].is_empty();
+        });
+        if keyword {
+            views.note_stretch(start..start + len);
+        }
     }
 
     /// Runs the rules on the decoded view of each stretch in `views` and
@@ -473,6 +474,21 @@ impl Engine {
     }
 }
 
+/// Heads of base64 JSON: `{"` and a key's first letter (or `_`, `@`),
+/// `{ "`, `{` and a newline, `[{"`. A hit sends the blob to
+/// [`Engine::note_blob`]; they belong to no rule.
+fn blob_heads() -> Vec<Vec<u8>> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let firsts = (b'A'..=b'Z').chain(b'a'..=b'z').chain([b'_', b'@']);
+    let mut heads: Vec<Vec<u8>> = firsts
+        .map(|c| vec![b'e', b'y', b'J', ALPHABET[usize::from(c & 0x3f)]])
+        .collect();
+    heads.extend([b"eyAi", b"ewog", b"ewoJ", b"W3si"].map(|h| h.to_vec()));
+    heads.sort();
+    heads.dedup();
+    heads
+}
+
 /// Bytes past a hit's reach that [`Views::note`] checks for escapes at
 /// once (finding one there only costs a view of the line).
 const LOOK_AHEAD: usize = 1024;
@@ -483,7 +499,7 @@ const LOOK_AHEAD: usize = 1024;
 /// may repeat.
 #[derive(Default)]
 struct Views {
-    /// Disjoint, in the order found.
+    /// Disjoint, in order.
     stretches: Vec<Range<usize>>,
     /// `(line start, "-----BEGIN" position)`.
     pems: Vec<(usize, usize)>,
@@ -557,10 +573,22 @@ impl Views {
         }
         // The view is of the whole line: rules anchored at a line start or
         // a delimiter read it as the raw scan did.
-        match self.stretches.last_mut() {
-            Some(last) if line.start <= last.end => last.end = last.end.max(line.end),
-            _ => self.stretches.push(line),
+        self.note_stretch(line);
+    }
+
+    /// Adds `s` to the stretches to decode, joined to those it meets.
+    /// Stretches come mostly in order, but not always: a blob's may lie
+    /// inside the line noted next.
+    fn note_stretch(&mut self, s: Range<usize>) {
+        let i = self.stretches.partition_point(|t| t.end < s.start);
+        let j = self.stretches[i..].partition_point(|t| t.start <= s.end) + i;
+        if i == j {
+            self.stretches.insert(i, s);
+            return;
         }
+        let start = s.start.min(self.stretches[i].start);
+        let end = s.end.max(self.stretches[j - 1].end);
+        self.stretches.splice(i..j, std::iter::once(start..end));
     }
 
     /// A BEGIN line's prefix is a log header (syslog, docker JSON): one
@@ -833,7 +861,9 @@ placeholder = false
             .map(|m| {
                 (
                     e.rules()[m.rule].spec.id.clone(),
-                    String::from_utf8_lossy(&hay[m.secret.clone()]).into_owned(),
+                    // What the rule matched: decoded where a view found it.
+                    String::from_utf8_lossy(m.decoded.as_deref().unwrap_or(&hay[m.secret.clone()]))
+                        .into_owned(),
                 )
             })
             .collect()
@@ -1006,5 +1036,53 @@ placeholder = false
             found(&e, b"GET https://u:Zq8rT2kLw9@db.internal/x HTTP/1.1"),
             vec![("at".into(), "Zq8rT2kLw9".into())]
         );
+    }
+
+    /// Stretches to decode stay sorted and disjoint whatever order they
+    /// are noted in: one noted before a later stretch is neither lost nor
+    /// stretched over the text between them.
+    #[test]
+    fn stretches_stay_sorted_and_disjoint() {
+        let mut v = Views::default();
+        for s in [100..120, 10..20, 300..310, 15..30, 118..130, 0..5, 30..40] {
+            v.note_stretch(s);
+        }
+        assert_eq!(v.stretches, vec![0..5, 10..40, 100..130, 300..310]);
+    }
+
+    /// A base64 JSON blob with no keyword near it is decoded when its
+    /// text holds one, whatever its first key; a blob whose text holds
+    /// none (a pagination cursor) is not.
+    #[test]
+    fn a_base64_json_blob_is_scanned_decoded() {
+        use base64::Engine as _;
+        let e = engine(
+            r#"
+[[rule]]
+id = "tok"
+name = "Tok"
+kind = "api-key"
+confidence = "high"
+keywords = ["tok_"]
+pattern = '(tok_[a-z0-9]{24})'
+placeholder = false
+"#,
+        );
+        for key in ["data", "id", "Name", "_x", "zz"] {
+            let json = format!(r#"{{"{key}":1,"auth":"tok_k3j5h2g7f8d9s0a1q2w3e4r5"}}"#);
+            let blob = base64::engine::general_purpose::STANDARD.encode(json);
+            let line = format!("GET /cb?state={blob} 200\n");
+            assert_eq!(
+                found(&e, line.as_bytes()),
+                vec![("tok".into(), "tok_k3j5h2g7f8d9s0a1q2w3e4r5".into())],
+                "{key}"
+            );
+        }
+        let cursor = base64::engine::general_purpose::STANDARD.encode(r#"{"id":5,"dir":"next"}"#);
+        let mut views = Views::default();
+        let line = format!("GET /events?cursor={cursor} 200\n");
+        let start = line.find("eyJ").expect("blob");
+        e.note_blob(line.as_bytes(), start, &mut views);
+        assert!(views.is_empty());
     }
 }

@@ -168,13 +168,30 @@ fn cases() -> Vec<Case> {
         "jwt",
     ));
 
-    // A base64 blob holds no keyword of its own: it is decoded where it
-    // starts like base64 JSON whose first key begins with one of the
-    // letters the signed-token anchors cover (`{"r…`, `{"t…`, `{"u…` …).
-    for key in ["repo", "token", "user"] {
+    // A base64 blob holds no keyword of its own: its decoded text does.
+    // Whatever the JSON's first key (a letter of either case, `_`, `@`),
+    // its layout (spaces, pretty-printed, an array) or the alphabet.
+    let shapes = [
+        "{\"repo\":\"acme/api\",\"auth\":\"TOKEN\"}",
+        "{\"token\":\"TOKEN\"}",
+        "{\"user\":\"ci\",\"auth\":\"TOKEN\"}",
+        "{\"data\":{\"auth\":\"TOKEN\"}}",
+        "{\"id\":7,\"auth\":\"TOKEN\"}",
+        "{\"Name\":\"deploy\",\"Auth\":\"TOKEN\"}",
+        "{\"_meta\":1,\"auth\":\"TOKEN\"}",
+        "{\"@type\":\"cred\",\"auth\":\"TOKEN\"}",
+        "{ \"msg\": \"x\", \"auth\": \"TOKEN\" }",
+        "{\n  \"value\": \"TOKEN\"\n}",
+        "{\n\t\"value\": \"TOKEN\"\n}",
+        "[{\"op\":\"add\",\"value\":\"TOKEN\"}]",
+    ];
+    for (i, shape) in shapes.iter().enumerate() {
         let gh = tokens::github_classic(&mut rng, "ghs");
-        let json = format!("{{\"{key}\":\"acme/api\",\"auth\":\"{gh}\"}}");
-        let blob = STANDARD.encode(&json);
+        let json = shape.replace("TOKEN", &gh);
+        let blob = match i % 2 {
+            0 => STANDARD.encode(&json),
+            _ => URL_SAFE_NO_PAD.encode(&json),
+        };
         // Placed at the base64 group that holds the token's first byte.
         let at = json.find(&gh).expect("token in the JSON") / 3 * 4;
         out.push(Case::new(

@@ -1,0 +1,301 @@
+//! The keyword screen's SIMD search: every position where one of the
+//! keywords' heads (their first 4 bytes, or all of a shorter keyword)
+//! begins, for any number of heads.
+//!
+//! This is Teddy's idea (aho-corasick's packed searcher) without its limit
+//! of 128 patterns and 16 buckets. Heads are dealt into buckets of alike
+//! heads, eight buckets to a set; for each of a head's four bytes, a set
+//! keeps which of its buckets accept each high and each low nybble. A
+//! position is flagged when all four bytes fit some bucket, which takes
+//! two byte shuffles per byte and per set; a flag is checked against the
+//! heads in a hash table. More sets keep buckets narrow (few false flags)
+//! as the heads grow, at eight shuffles per 32 bytes each.
+
+use std::ops::Range;
+
+/// Buckets in a set: one bit each of a byte.
+pub const SET: usize = 8;
+/// Most sets a screen uses: 64 buckets.
+pub const MAX_SETS: usize = 8;
+
+/// Bytes of a head.
+pub const HEAD: usize = 4;
+
+#[derive(Clone, Debug)]
+pub struct Heads {
+    /// Per set, per head byte: the set's buckets (bits) that accept each
+    /// low nybble, and each high nybble, at that byte.
+    lo: Vec<[[u8; 16]; HEAD]>,
+    hi: Vec<[[u8; 16]; HEAD]>,
+    /// Open addressing: the heads as little-endian integers, and their
+    /// ids plus one (0: an empty slot).
+    slots: Vec<u32>,
+    ids: Vec<u32>,
+    shift: u32,
+    /// Heads shorter than [`HEAD`], with their ids: their buckets accept
+    /// any byte past their end, and a flag is checked against each.
+    short: Vec<(Vec<u8>, usize)>,
+    /// The heads' first two bytes, one bit per pair: the scalar rest of a
+    /// range (and short ranges, decoded blobs) skips most positions by it.
+    pairs: Vec<u64>,
+}
+
+impl Heads {
+    /// A screen for `heads` (1 to [`HEAD`] bytes each), `bucket[i]` being
+    /// head `i`'s bucket (below `SET * MAX_SETS`); none where the CPU lacks
+    /// AVX2.
+    pub fn new(heads: &[Vec<u8>], bucket: &[usize]) -> Option<Heads> {
+        if !avx2() || heads.is_empty() || heads.iter().any(|h| h.is_empty() || h.len() > HEAD) {
+            return None;
+        }
+        let sets = bucket.iter().max().map_or(1, |b| b / SET + 1);
+        if sets > MAX_SETS {
+            return None;
+        }
+        let mut lo = vec![[[0u8; 16]; HEAD]; sets];
+        let mut hi = vec![[[0u8; 16]; HEAD]; sets];
+        for (h, &b) in heads.iter().zip(bucket) {
+            let (set, bit) = (b / SET, 1u8 << (b % SET));
+            for k in 0..HEAD {
+                match h.get(k) {
+                    Some(&byte) => {
+                        lo[set][k][usize::from(byte & 15)] |= bit;
+                        hi[set][k][usize::from(byte >> 4)] |= bit;
+                    }
+                    None => {
+                        for n in 0..16 {
+                            lo[set][k][n] |= bit;
+                            hi[set][k][n] |= bit;
+                        }
+                    }
+                }
+            }
+        }
+        let size = (heads.len() * 4).next_power_of_two().max(16);
+        let mut screen = Heads {
+            lo,
+            hi,
+            slots: vec![0; size],
+            ids: vec![0; size],
+            shift: 32 - size.trailing_zeros(),
+            pairs: vec![0; 1 << 10],
+            short: Vec::new(),
+        };
+        for (id, h) in heads.iter().enumerate() {
+            let seconds = match h.get(1) {
+                Some(&b) => b..=b,
+                None => 0..=255,
+            };
+            for second in seconds {
+                let pair = usize::from(u16::from_le_bytes([h[0], second]));
+                screen.pairs[pair >> 6] |= 1 << (pair & 63);
+            }
+            let Ok(h) = <[u8; HEAD]>::try_from(h.as_slice()) else {
+                screen.short.push((h.clone(), id));
+                continue;
+            };
+            let x = u32::from_le_bytes(h);
+            let mut s = screen.slot(x);
+            while screen.ids[s] != 0 && screen.slots[s] != x {
+                s = (s + 1) & (size - 1);
+            }
+            if screen.ids[s] == 0 {
+                screen.slots[s] = x;
+                screen.ids[s] = id as u32 + 1;
+            }
+        }
+        Some(screen)
+    }
+
+    fn slot(&self, x: u32) -> usize {
+        (x.wrapping_mul(0x9e37_79b1) >> self.shift) as usize
+    }
+
+    /// Calls `hit(p, id)` for each head that begins at `p` of `hay`.
+    #[inline]
+    fn heads_at(&self, hay: &[u8], p: usize, hit: &mut impl FnMut(usize, usize)) {
+        if let Some(b) = hay.get(p..p + HEAD) {
+            let x = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            let mut s = self.slot(x);
+            loop {
+                match self.ids[s] {
+                    0 => break,
+                    id if self.slots[s] == x => {
+                        hit(p, id as usize - 1);
+                        break;
+                    }
+                    _ => s = (s + 1) & (self.slots.len() - 1),
+                }
+            }
+        }
+        for (h, id) in &self.short {
+            if hay[p] == h[0] && hay[p..].starts_with(h) {
+                hit(p, *id);
+            }
+        }
+    }
+
+    /// Calls `hit(position, head)` for each position in `at` where a head
+    /// begins and ends by `limit` (at most `hay.len()`), in order of
+    /// position.
+    pub fn each(
+        &self,
+        hay: &[u8],
+        at: Range<usize>,
+        limit: usize,
+        hit: &mut impl FnMut(usize, usize),
+    ) {
+        let hay = &hay[..limit.min(hay.len())];
+        let end = at.end.min(hay.len());
+        let mut p = at.start;
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: `new` made a screen only where the CPU has AVX2.
+            p = unsafe {
+                match self.lo.len() {
+                    1 => self.avx2::<1>(hay, p, end, hit),
+                    2 => self.avx2::<2>(hay, p, end, hit),
+                    3 => self.avx2::<3>(hay, p, end, hit),
+                    4 => self.avx2::<4>(hay, p, end, hit),
+                    5 => self.avx2::<5>(hay, p, end, hit),
+                    6 => self.avx2::<6>(hay, p, end, hit),
+                    7 => self.avx2::<7>(hay, p, end, hit),
+                    _ => self.avx2::<8>(hay, p, end, hit),
+                }
+            };
+        }
+        while p < end {
+            // The last byte has no pair: its heads are checked directly.
+            let second = hay.get(p + 1).copied().unwrap_or(0);
+            let pair = usize::from(u16::from_le_bytes([hay[p], second]));
+            if p + 1 == hay.len() || self.pairs[pair >> 6] & (1 << (pair & 63)) != 0 {
+                self.heads_at(hay, p, hit);
+            }
+            p += 1;
+        }
+    }
+
+    /// The screen 32 positions at a time from `p` while they lie before
+    /// `end` and their four bytes in `hay`; returns where it stopped, for
+    /// the scalar rest.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn avx2<const S: usize>(
+        &self,
+        hay: &[u8],
+        mut p: usize,
+        end: usize,
+        hit: &mut impl FnMut(usize, usize),
+    ) -> usize {
+        use std::arch::x86_64::*;
+        let table = |t: &[u8; 16]| _mm256_broadcastsi128_si256(_mm_loadu_si128(t.as_ptr().cast()));
+        let mut lo = [[_mm256_setzero_si256(); HEAD]; S];
+        let mut hi = [[_mm256_setzero_si256(); HEAD]; S];
+        for s in 0..S {
+            for k in 0..HEAD {
+                lo[s][k] = table(&self.lo[s][k]);
+                hi[s][k] = table(&self.hi[s][k]);
+            }
+        }
+        let nybble = _mm256_set1_epi8(0x0f);
+        let zero = _mm256_setzero_si256();
+        let base = hay.as_ptr();
+        // The loads reach 32 + 3 bytes past `p`.
+        while p + 32 <= end && p + 32 + HEAD - 1 <= hay.len() {
+            let mut los = [zero; HEAD];
+            let mut his = [zero; HEAD];
+            for k in 0..HEAD {
+                // SAFETY: p + k + 32 <= hay.len().
+                let v = _mm256_loadu_si256(base.add(p + k).cast());
+                los[k] = _mm256_and_si256(v, nybble);
+                his[k] = _mm256_and_si256(_mm256_srli_epi16(v, 4), nybble);
+            }
+            let mut flags = zero;
+            for s in 0..S {
+                let mut f = _mm256_and_si256(
+                    _mm256_shuffle_epi8(lo[s][0], los[0]),
+                    _mm256_shuffle_epi8(hi[s][0], his[0]),
+                );
+                for k in 1..HEAD {
+                    f = _mm256_and_si256(f, _mm256_shuffle_epi8(lo[s][k], los[k]));
+                    f = _mm256_and_si256(f, _mm256_shuffle_epi8(hi[s][k], his[k]));
+                }
+                flags = _mm256_or_si256(flags, f);
+            }
+            let mut bits = !(_mm256_movemask_epi8(_mm256_cmpeq_epi8(flags, zero)) as u32);
+            while bits != 0 {
+                let j = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                self.heads_at(hay, p + j, hit);
+            }
+            p += 32;
+        }
+        p
+    }
+}
+
+fn avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every head position is reported once, in order, whatever the
+    /// buckets, sets, range and limit; nothing else is. Short heads are
+    /// found to the last byte.
+    #[test]
+    fn reports_exactly_the_head_positions() {
+        let words: Vec<Vec<u8>> = [
+            "ghp_", "oken", "OKEN", "eyJh", "eyJk", "xoxb", "AKIA", "aaaa", "dckr", "r8_x", "@",
+            "r8_", "eyJ",
+        ]
+        .iter()
+        .map(|w| w.as_bytes().to_vec())
+        .collect();
+        let mut hay = Vec::new();
+        let mut seed = 7u32;
+        for _ in 0..3000 {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            match seed >> 29 {
+                0 | 1 => hay.extend_from_slice(&words[(seed >> 8) as usize % words.len()]),
+                2 => hay.extend_from_slice(b"aaaaaa"),
+                _ => hay.push(b" =_xeyJokgh@"[(seed >> 8) as usize % 12]),
+            }
+        }
+        hay.extend_from_slice(b"x@");
+        if Heads::new(&words, &vec![0; words.len()]).is_none() {
+            return; // no AVX2 here: the caller uses its DFA instead
+        }
+        for sets in 1..=MAX_SETS {
+            let buckets: Vec<usize> = (0..words.len()).map(|i| i * 7 % (sets * SET)).collect();
+            let screen = Heads::new(&words, &buckets).expect("AVX2");
+            let n = hay.len();
+            for (range, limit) in [(0..n, n), (5..n - 40, n - 2), (33..900, 902), (n - 3..n, n)] {
+                let mut want = Vec::new();
+                for p in range.clone() {
+                    for (h, w) in words.iter().enumerate() {
+                        if p + w.len() <= limit && hay[p..].starts_with(w) {
+                            want.push((p, h));
+                        }
+                    }
+                }
+                let mut got = Vec::new();
+                screen.each(&hay, range.clone(), limit, &mut |p, h| got.push((p, h)));
+                assert!(got.windows(2).all(|w| w[0].0 <= w[1].0), "in order");
+                got.sort_unstable();
+                want.sort_unstable();
+                assert!(want.len() > 1 || range.len() < 10);
+                assert_eq!(got, want, "sets {sets}, range {range:?}, limit {limit}");
+            }
+        }
+    }
+}
