@@ -471,3 +471,41 @@ fn pem_blocks_logged_line_by_line_behind_a_prefix() {
         );
     }
 }
+
+/// Escaped secrets on neighbouring lines are each found decoded, whatever
+/// order their keywords are searched in: the escaped URL credential of
+/// the first line (found by `@`) was dropped when the escaped token of
+/// the next line had been noted for decoding first.
+#[test]
+fn escaped_secrets_on_neighbouring_lines_are_all_found() {
+    let env = Env::new();
+    let mut rng = Rng::new(1516);
+    let password = rng.string(ALNUM, 16);
+    let gh = tokens::github_classic(&mut rng, "ghp");
+    env.write(
+        "two.log",
+        format!(
+            "{{\"cfg\":{{\"dsn\":\"postgres:\\/\\/app:{password}@db.internal:5432\\/orders\"}}}}\n\
+             {{\"msg\":\"clone failed:\\n{gh}\"}}\n"
+        ),
+    );
+    let run = scan_show(&env, "two.log");
+    let mut got: Vec<(Option<u64>, String)> = run
+        .findings()
+        .into_iter()
+        .map(|f| (f.line, f.secret))
+        .collect();
+    got.sort();
+    let first = got
+        .iter()
+        .find(|(l, _)| *l == Some(1))
+        .map(|(_, s)| s.as_str());
+    run.check(
+        first.is_some_and(|s| s.contains(&password)),
+        format!("line 1's password is found; got {got:?}"),
+    );
+    run.check(
+        got.iter().any(|(l, s)| *l == Some(2) && *s == gh),
+        format!("line 2's token is found; got {got:?}"),
+    );
+}
