@@ -367,6 +367,9 @@ impl Weights {
     }
 }
 
+/// Cost evaluations [`deal`] may spend: about 10 ms.
+const TRIALS: usize = 50_000;
+
 /// Deals the patterns into `buckets` buckets of alike patterns: returns
 /// each pattern's bucket. Starts from sorted runs (shared prefixes
 /// together), then swaps patterns between buckets while that lowers the
@@ -398,12 +401,18 @@ fn deal(patterns: &[Vec<u8>], buckets: usize) -> Vec<usize> {
         buckets.push(run.to_vec());
         rest = tail;
     }
+    // Trials are counted: the build runs at every start, and swaps cost
+    // the square of the units, so past a few hundred heads the budget
+    // ends the search (a worse dealing, never a wrong one).
+    let trials = std::cell::Cell::new(0usize);
     let cost = |members: &[usize]| {
+        trials.set(trials.get() + 1);
         let heads = members.iter().flat_map(|&u| &units[u]);
         flags(heads.map(|&p| patterns[p].as_slice()), &table)
     };
+    let spent = || trials.get() >= TRIALS;
     let mut costs: Vec<f64> = buckets.iter().map(|b| cost(b)).collect();
-    // Each accepted swap lowers the total, so this ends; the bound keeps
+    // Each accepted move lowers the total, so this ends; the bounds keep
     // the build quick whatever the patterns.
     for _ in 0..8 {
         let mut improved = false;
@@ -440,6 +449,9 @@ fn deal(patterns: &[Vec<u8>], buckets: usize) -> Vec<usize> {
             }
         }
         for a in 0..n_buckets {
+            if spent() {
+                break;
+            }
             for b in a + 1..n_buckets {
                 for i in 0..buckets[a].len() {
                     for j in 0..buckets[b].len() {
@@ -459,7 +471,7 @@ fn deal(patterns: &[Vec<u8>], buckets: usize) -> Vec<usize> {
                 }
             }
         }
-        if !improved {
+        if !improved || spent() {
             break;
         }
     }
