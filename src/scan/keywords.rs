@@ -140,15 +140,17 @@ impl Keywords {
         match &self.search {
             Search::Packed(g) => g.each(hay, range, &self.short, BLOCK, FLOOR, &mut hit),
             Search::Automaton(a, long) => {
-                let mut hits = Vec::new();
-                automaton(a, long, hay, range.clone(), &mut |p, s, e| {
-                    hits.push((p, s, e))
-                });
-                shorts(&self.short, hay, range, &mut |p, s, e| hits.push((p, s, e)));
-                hits.sort_by_key(|&(_, s, _)| s);
-                for (p, s, e) in hits {
-                    hit(p, s, e);
-                }
+                let from = vec![range.start; self.short.len()];
+                merged(
+                    a,
+                    long,
+                    range.start,
+                    &self.short,
+                    &from,
+                    hay,
+                    range.end,
+                    &mut hit,
+                );
             }
         }
     }
@@ -224,26 +226,10 @@ impl Guarded {
                 slow = false;
             } else if slow {
                 let long_from = next.max(at).min(range.end);
-                automaton(
-                    &self.dfa,
-                    &self.long,
-                    hay,
-                    long_from..range.end,
-                    &mut |p, s, e| hits.push((p, s, e)),
+                let from: Vec<usize> = next_short.iter().map(|&f| f.max(at)).collect();
+                merged(
+                    &self.dfa, &self.long, long_from, short, &from, hay, range.end, hit,
                 );
-                for (s, &from) in short.iter().zip(&next_short) {
-                    let from = from.max(at).min(range.end);
-                    shorts(
-                        std::slice::from_ref(s),
-                        hay,
-                        from..range.end,
-                        &mut |p, s, e| hits.push((p, s, e)),
-                    );
-                }
-                hits.sort_by_key(|&(_, s, _)| s);
-                for (p, start, end) in hits.drain(..) {
-                    hit(p, start, end);
-                }
                 return;
             } else {
                 slow = true;
@@ -252,32 +238,53 @@ impl Guarded {
     }
 }
 
-/// The automaton's leftmost-longest matches, its pattern ids mapped
-/// through `ids` to the caller's.
-fn automaton(
-    a: &AhoCorasick,
-    ids: &[usize],
-    hay: &[u8],
-    range: Range<usize>,
-    hit: &mut impl FnMut(usize, usize, usize),
-) {
-    let input = aho_corasick::Input::new(hay).range(range);
-    for m in a.find_iter(input) {
-        hit(ids[m.pattern().as_usize()], m.start(), m.end());
-    }
-}
-
-/// Every occurrence of each short keyword in `hay[range]`.
-fn shorts(
+/// The automaton's leftmost-longest matches from `long_from`, its pattern
+/// ids mapped through `long` to the caller's, and each short keyword's
+/// occurrences from its `from`, all before `end`: merged in order of their
+/// starts as they are found, since a run of `@` holds one per byte.
+#[allow(clippy::too_many_arguments)]
+fn merged(
+    dfa: &AhoCorasick,
+    long: &[usize],
+    long_from: usize,
     short: &[Short],
+    from: &[usize],
     hay: &[u8],
-    range: Range<usize>,
+    end: usize,
     hit: &mut impl FnMut(usize, usize, usize),
 ) {
-    for s in short {
-        for m in s.finder.find_iter(&hay[range.clone()]) {
-            let start = range.start + m;
-            hit(s.pattern, start, start + s.finder.needle().len());
+    let input = aho_corasick::Input::new(hay).range(long_from.min(end)..end);
+    let mut longs = dfa
+        .find_iter(input)
+        .map(|m| (long[m.pattern().as_usize()], m.start(), m.end()))
+        .peekable();
+    let mut shorts: Vec<_> = short
+        .iter()
+        .zip(from)
+        .map(|(s, &from)| {
+            let from = from.min(end);
+            let len = s.finder.needle().len();
+            s.finder
+                .find_iter(&hay[from..end])
+                .map(move |m| (s.pattern, from + m, from + m + len))
+                .peekable()
+        })
+        .collect();
+    loop {
+        let first = shorts
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(k, it)| it.peek().map(|&(_, start, _)| (start, k)))
+            .min();
+        let long_start = longs.peek().map(|&(_, start, _)| start);
+        let next = match (long_start, first) {
+            (Some(l), Some((s, k))) if s < l => shorts[k].next(),
+            (None, Some((_, k))) => shorts[k].next(),
+            _ => longs.next(),
+        };
+        match next {
+            Some((p, start, stop)) => hit(p, start, stop),
+            None => return,
         }
     }
 }
@@ -573,12 +580,16 @@ mod tests {
         }
         let range = 3..hay.len() - 2;
         let mut want = Vec::new();
-        automaton(&g.dfa, &g.long, &hay, range.clone(), &mut |p, s, e| {
-            want.push((p, s, e))
-        });
-        shorts(&k.short, &hay, range.clone(), &mut |p, s, e| {
-            want.push((p, s, e))
-        });
+        let input = aho_corasick::Input::new(&hay[..]).range(range.clone());
+        for m in g.dfa.find_iter(input) {
+            want.push((g.long[m.pattern().as_usize()], m.start(), m.end()));
+        }
+        for s in &k.short {
+            for m in s.finder.find_iter(&hay[range.clone()]) {
+                let at = range.start + m;
+                want.push((s.pattern, at, at + s.finder.needle().len()));
+            }
+        }
         want.sort_unstable_by_key(|&(p, s, _)| (s, p));
         assert!(want.len() > 100, "{} matches", want.len());
         for block in [1, 2, 3, 7, 64, 1000, 1 << 20] {
@@ -597,6 +608,16 @@ mod tests {
                 assert_eq!(got, want, "block {block}, floor {floor}");
             }
         }
+        // Without AVX2: the automaton and memmem, merged in order.
+        let plain = Keywords {
+            search: Search::Automaton(g.dfa.clone(), g.long.clone()),
+            short: k.short.clone(),
+        };
+        let mut got = Vec::new();
+        plain.each(&hay, range.clone(), |p, s, e| got.push((p, s, e)));
+        assert!(got.windows(2).all(|w| w[0].1 <= w[1].1), "in order");
+        got.sort_unstable_by_key(|&(p, s, _)| (s, p));
+        assert_eq!(got, want, "automaton");
     }
 
     /// Keywords sharing their first bytes land in one bucket: Teddy's
