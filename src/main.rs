@@ -16,7 +16,12 @@ fn main() -> ExitCode {
         Command::Scan(args) => app::scan(args),
         Command::Baseline(args) => app::baseline(args),
         Command::Redact(args) => app::redact(args),
-        Command::Rules(cmd) => app::rules(cmd),
+        // A listing cut short by its reader (`rules list | head`) is no
+        // error.
+        Command::Rules(cmd) => match app::rules(cmd) {
+            Err(e) if broken_pipe(&e) => return ExitCode::SUCCESS,
+            other => other,
+        },
         Command::Schema { record } => {
             let schema = match record {
                 SchemaRecord::Finding => leaksweep::report::schema::finding(),
@@ -73,6 +78,13 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Writes generated text to stdout; a closed pipe (`| head`) is no error.

@@ -180,3 +180,38 @@ fn rules_list_groups_rules_by_provider() {
         "GitHub's tokens are grouped together",
     );
 }
+
+/// `rules list | head` is no error: the listing stops quietly when its
+/// reader closes the pipe.
+#[test]
+fn rules_list_into_a_closed_pipe_is_quiet() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let env = Env::new();
+    // Longer than a pipe's buffer (64 KiB), so that writing fails.
+    let mut many = String::new();
+    for i in 0..1000 {
+        many.push_str(&format!(
+            "[[rule]]\nid = 'many-{i}'\nname = 'Many {i}'\nkind = 'api-key'\n\
+             confidence = 'low'\nkeywords = ['mny{i}_']\npattern = '(mny{i}_[0-9]{{12}})'\n\n"
+        ));
+    }
+    let file = env.write("many.toml", many);
+    let mut child = Command::new(crate::util::BIN)
+        .args(["rules", "list", "--rules"])
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn leaksweep");
+    let mut first = [0u8; 16];
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_exact(&mut first)
+        .expect("the listing starts");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "", "stderr");
+    assert_eq!(out.status.code(), Some(0), "status");
+}
