@@ -38,6 +38,12 @@ pub struct Heads {
     /// Whether the CPU has AVX-512 (BW): 64 positions per step and 32
     /// vector registers, so that four sets cost what two do with AVX2.
     avx512: bool,
+    /// Per set, per head byte: the set's buckets that accept each ASCII
+    /// byte (a byte's low 7 bits), exactly rather than by nybbles; used
+    /// where the CPU has AVX-512 VBMI, whose two-table byte permute looks
+    /// up 128 entries at once. A bucket of unlike heads then flags only
+    /// their own bytes, not every byte their nybbles combine to.
+    exact: Vec<[[u8; 128]; HEAD]>,
     /// The heads' first two bytes, one bit per pair: the scalar rest of a
     /// range (and short ranges, decoded blobs) skips most positions by it.
     pairs: Vec<u64>,
@@ -57,6 +63,7 @@ impl Heads {
         }
         let mut lo = vec![[[0u8; 16]; HEAD]; sets];
         let mut hi = vec![[[0u8; 16]; HEAD]; sets];
+        let mut exact = vec![[[0u8; 128]; HEAD]; if exact() { sets } else { 0 }];
         for (h, &b) in heads.iter().zip(bucket) {
             let (set, bit) = (b / SET, 1u8 << (b % SET));
             for k in 0..HEAD {
@@ -64,11 +71,17 @@ impl Heads {
                     Some(&byte) => {
                         lo[set][k][usize::from(byte & 15)] |= bit;
                         hi[set][k][usize::from(byte >> 4)] |= bit;
+                        if let Some(t) = exact.get_mut(set) {
+                            t[k][usize::from(byte & 0x7f)] |= bit;
+                        }
                     }
                     None => {
                         for n in 0..16 {
                             lo[set][k][n] |= bit;
                             hi[set][k][n] |= bit;
+                        }
+                        if let Some(t) = exact.get_mut(set) {
+                            t[k].iter_mut().for_each(|e| *e |= bit);
                         }
                     }
                 }
@@ -84,6 +97,7 @@ impl Heads {
             pairs: vec![0; 1 << 10],
             short: Vec::new(),
             avx512: avx512(),
+            exact,
         };
         for (id, h) in heads.iter().enumerate() {
             let seconds = match h.get(1) {
@@ -154,6 +168,22 @@ impl Heads {
         let mut p = at.start;
         #[cfg(target_arch = "x86_64")]
         {
+            if !self.exact.is_empty() {
+                // SAFETY: `exact` is filled only where the CPU has AVX-512
+                // VBMI (and BW).
+                p = unsafe {
+                    match self.exact.len() {
+                        1 => self.vbmi::<1>(hay, p, end, hit),
+                        2 => self.vbmi::<2>(hay, p, end, hit),
+                        3 => self.vbmi::<3>(hay, p, end, hit),
+                        4 => self.vbmi::<4>(hay, p, end, hit),
+                        5 => self.vbmi::<5>(hay, p, end, hit),
+                        6 => self.vbmi::<6>(hay, p, end, hit),
+                        7 => self.vbmi::<7>(hay, p, end, hit),
+                        _ => self.vbmi::<8>(hay, p, end, hit),
+                    }
+                };
+            }
             if self.avx512 {
                 // SAFETY: `avx512` holds only where the CPU has AVX-512 BW.
                 p = unsafe {
@@ -306,6 +336,70 @@ impl Heads {
         }
         p
     }
+    /// [`Self::avx512`] with exact byte classes ([`Heads::exact`]).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512bw,avx512vbmi")]
+    unsafe fn vbmi<const S: usize>(
+        &self,
+        hay: &[u8],
+        mut p: usize,
+        end: usize,
+        hit: &mut impl FnMut(usize, usize),
+    ) -> usize {
+        use std::arch::x86_64::*;
+        let half = |t: &[u8]| _mm512_loadu_si512(t.as_ptr().cast());
+        let mut low = [[_mm512_setzero_si512(); HEAD]; S];
+        let mut high = [[_mm512_setzero_si512(); HEAD]; S];
+        for s in 0..S {
+            for k in 0..HEAD {
+                low[s][k] = half(&self.exact[s][k][..64]);
+                high[s][k] = half(&self.exact[s][k][64..]);
+            }
+        }
+        let zero = _mm512_setzero_si512();
+        let base = hay.as_ptr();
+        // The loads reach 64 + 3 bytes past `p`.
+        while p + 64 <= end && p + 64 + HEAD - 1 <= hay.len() {
+            let mut v = [zero; HEAD];
+            for (k, v) in v.iter_mut().enumerate() {
+                // SAFETY: p + k + 64 <= hay.len().
+                *v = _mm512_loadu_si512(base.add(p + k).cast());
+            }
+            let mut flags = zero;
+            for s in 0..S {
+                // Each byte's low 7 bits pick one of the 128 entries.
+                let mut f = _mm512_permutex2var_epi8(low[s][0], v[0], high[s][0]);
+                for k in 1..HEAD {
+                    f = _mm512_and_si512(f, _mm512_permutex2var_epi8(low[s][k], v[k], high[s][k]));
+                }
+                flags = _mm512_or_si512(flags, f);
+            }
+            let mut bits = _mm512_test_epi8_mask(flags, flags);
+            while bits != 0 {
+                let j = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                self.heads_at(hay, p + j, hit);
+            }
+            p += 64;
+        }
+        p
+    }
+}
+
+/// Whether the exact byte classes are used (AVX-512 VBMI): [`deal`]
+/// weighs buckets by them then.
+///
+/// [`deal`]: super::keywords
+pub fn exact() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512vbmi")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
 fn avx512() -> bool {
@@ -341,7 +435,7 @@ mod tests {
     fn reports_exactly_the_head_positions() {
         let words: Vec<Vec<u8>> = [
             "ghp_", "oken", "OKEN", "eyJh", "eyJk", "xoxb", "AKIA", "aaaa", "dckr", "r8_x", "@",
-            "r8_", "eyJ",
+            "r8_", "eyJ", "\u{e9}to", "C\u{e9}",
         ]
         .iter()
         .map(|w| w.as_bytes().to_vec())
@@ -353,6 +447,7 @@ mod tests {
             match seed >> 29 {
                 0 | 1 => hay.extend_from_slice(&words[(seed >> 8) as usize % words.len()]),
                 2 => hay.extend_from_slice(b"aaaaaa"),
+                3 => hay.extend_from_slice("\u{e9}\u{c9}C".as_bytes()),
                 _ => hay.push(b" =_xeyJokgh@"[(seed >> 8) as usize % 12]),
             }
         }
@@ -362,10 +457,29 @@ mod tests {
         }
         for sets in 1..=MAX_SETS {
             let buckets: Vec<usize> = (0..words.len()).map(|i| i * 7 % (sets * SET)).collect();
-            let mut screen = Heads::new(&words, &buckets).expect("AVX2");
-            // Both kernels where the CPU has AVX-512.
-            for wide in [false, avx512()] {
-                screen.avx512 = wide;
+            let built = Heads::new(&words, &buckets).expect("AVX2");
+            // Each kernel the CPU has: AVX2, AVX-512, AVX-512 VBMI.
+            let mut kernels = vec![(
+                "AVX2",
+                Heads {
+                    avx512: false,
+                    exact: Vec::new(),
+                    ..built.clone()
+                },
+            )];
+            if avx512() {
+                kernels.push((
+                    "AVX-512",
+                    Heads {
+                        exact: Vec::new(),
+                        ..built.clone()
+                    },
+                ));
+            }
+            if !built.exact.is_empty() {
+                kernels.push(("VBMI", built.clone()));
+            }
+            for (wide, screen) in &kernels {
                 let n = hay.len();
                 for (range, limit) in [(0..n, n), (5..n - 40, n - 2), (33..900, 902), (n - 3..n, n)]
                 {
@@ -385,7 +499,7 @@ mod tests {
                     assert!(want.len() > 1 || range.len() < 10);
                     assert_eq!(
                         got, want,
-                        "sets {sets}, range {range:?}, limit {limit}, AVX-512 {wide}"
+                        "sets {sets}, range {range:?}, limit {limit}, {wide}"
                     );
                 }
             }
