@@ -1,17 +1,16 @@
-//! The keyword search: every rule keyword of at least [`super::SHORT`]
-//! bytes, found in one pass.
+//! The keyword search: every rule keyword found in one pass, the longer
+//! ones (at least [`HEAD`] bytes) leftmost-longest, the shorter ones (`@`)
+//! at every occurrence.
 //!
-//! Up to 128 distinct keyword heads (first four bytes), aho-corasick's
-//! packed searcher (Teddy) runs over the heads, its pattern-count
-//! heuristics off, each head hit checked against the keywords it begins,
-//! with a DFA to fall back on where input slows it down ([`Guarded`]);
-//! past that (a user's many rules) the automaton alone. Teddy screens 16
-//! or 32 bytes at a time against 16 buckets of patterns by the nybbles of
-//! their first four bytes: a
-//! bucket flags a position when each of those bytes fits the nybbles of
-//! *some* pattern of the bucket, so a bucket of unlike patterns flags
-//! ordinary text everywhere and verification swamps the scan. The patterns
-//! are therefore dealt into buckets of alike patterns first.
+//! The SIMD screen of `heads` runs over the keywords' distinct heads (first
+//! four bytes, or all of a short keyword), each head hit checked against
+//! the keywords it begins, with a DFA to fall back on where input slows it
+//! down ([`Guarded`]); without AVX2, the automaton alone. A bucket of the
+//! screen flags a position when each of its four bytes fits *some* head of
+//! the bucket, so a bucket of unlike heads flags ordinary text everywhere
+//! and verification swamps the scan. The heads are therefore dealt into
+//! buckets of alike heads first ([`deal`]), by how often their bytes occur
+//! in logs.
 
 use std::ops::Range;
 use std::time::Instant;
@@ -291,7 +290,7 @@ fn merged(
 
 /// How often each ASCII byte occurs in log text, per 10,000 bytes: counted
 /// on the sample logs in `examples/` (access log, JSON application log,
-/// traceback), every printable byte at least 1. Teddy's cost is the flags
+/// traceback), every printable byte at least 1. The screen's cost is the flags
 /// its buckets raise, so dealing by real frequencies matters: the coarse
 /// classes used before (lowercase 10, digits and capitals 4, separators 2)
 /// left the keyword screen a third slower once the set grew to 127.
@@ -659,7 +658,7 @@ mod tests {
         assert_eq!(got, want, "automaton");
     }
 
-    /// Keywords sharing their first bytes land in one bucket: Teddy's
+    /// Keywords sharing their first bytes land in one bucket: the screen's
     /// false alarms then stay as rare as each bucket's rarest byte allows.
     #[test]
     fn alike_keywords_share_a_bucket() {

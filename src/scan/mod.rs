@@ -89,7 +89,7 @@ pub struct Engine {
     /// For each keyword pattern, its rules' reach: line edges are searched
     /// once per hit, within it.
     pattern_reach: Vec<Reach>,
-    /// For each keyword pattern, whether it is one of [`BLOB_HEADS`].
+    /// For each keyword pattern, whether it is one of [`blob_heads`].
     blob: Vec<bool>,
     /// Secret values passed over (the config's `allow`).
     allow: Vec<regex_automata::meta::Regex>,
