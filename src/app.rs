@@ -184,9 +184,17 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
     let matches =
         |set: &GlobSet, p: &Path| set.is_match(p) || p.file_name().is_some_and(|n| set.is_match(n));
     let skip = |p: &Path| config.as_ref().is_some_and(|c| c.skips(p)) || matches(&exclude, p);
+    if args.input.shard.is_some() && paths.iter().any(|p| p.as_os_str() == "-") {
+        bail!(Usage(
+            "--shard splits files among runs; stdin ('-') cannot be split".into()
+        ));
+    }
     let mut inputs = discover(&paths, args.input.follow, &skip, &msgs);
     inputs.retain(|i| match i {
-        Input::File(p) => args.input.include.is_empty() || matches(&include, p),
+        Input::File(p) => {
+            (args.input.include.is_empty() || matches(&include, p))
+                && args.input.shard.is_none_or(|s| s.owns(p))
+        }
         Input::Stdin => true,
     });
     if let Some(max) = args.input.max_filesize {

@@ -1,6 +1,7 @@
 //! The command line as typed (clap derive). Resolution into settings
 //! happens in `app`; this module only defines and documents the flags.
 
+use crate::discover::Shard;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -245,6 +246,12 @@ pub struct InputArgs {
     #[arg(long, value_parser = parse_size, value_name = "SIZE")]
     pub max_filesize: Option<u64>,
 
+    /// Scan only share I of N of the files (I from 0 to N-1), chosen by a
+    /// hash of each file's path as named or walked: N runs with I = 0 …
+    /// N-1 (machines, Kubernetes Indexed Job pods) cover every file once.
+    #[arg(long, value_parser = parse_shard, value_name = "I/N")]
+    pub shard: Option<Shard>,
+
     /// Run only the rule ID (repeatable).
     #[arg(long, value_name = "ID")]
     pub rule: Vec<String>,
@@ -311,6 +318,18 @@ fn parse_har_string(s: &str) -> Result<u64, String> {
         return Err(format!("'{s}' is too large (at most 4095M)"));
     }
     Ok(n)
+}
+
+/// `I/N`, with I below N.
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    let bad = || format!("'{s}' is not a shard such as 0/4 (I/N, I from 0 to N-1)");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let index: u64 = i.trim().parse().map_err(|_| bad())?;
+    let count: u64 = n.trim().parse().map_err(|_| bad())?;
+    if count == 0 || index >= count {
+        return Err(bad());
+    }
+    Ok(Shard { index, count })
 }
 
 /// `123`, `64K`, `512M`, `2G`, `4T` (powers of 1024).

@@ -113,6 +113,26 @@ fn special_kind(ft: &fs::FileType) -> &'static str {
     }
 }
 
+/// Share `index` of `count` of the inputs (`--shard I/N`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl Shard {
+    /// Whether this share holds `path`: by an FNV-1a hash of its bytes, so
+    /// that every machine splits the same paths the same way.
+    pub fn owns(&self, path: &Path) -> bool {
+        use std::os::unix::ffi::OsStrExt;
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for &b in path.as_os_str().as_bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        h % self.count == self.index
+    }
+}
+
 /// A path as shown to the user.
 pub fn display(path: &Path) -> String {
     path.to_string_lossy().into_owned()

@@ -192,3 +192,49 @@ fn issue_19_stats_count_each_rules_findings_and_work() {
         "-q still hides the summary",
     );
 }
+
+/// Issue 20: `--shard I/N` runs cover every file exactly once between
+/// them, each a share chosen by the path alone; a bad shard or stdin is a
+/// usage error.
+#[test]
+fn issue_20_shards_cover_every_file_once() {
+    let mut rng = Rng::new(2001);
+    let env = Env::new();
+    for i in 0..40 {
+        env.write(
+            &format!("logs/{}/app-{i}.log", i % 5),
+            line(&tokens::github_classic(&mut rng, "ghp")),
+        );
+    }
+    let scan = |extra: &[&str]| {
+        let mut args = vec!["scan", "--format", "jsonl"];
+        args.extend_from_slice(extra);
+        args.push("logs");
+        env.run(&args)
+    };
+    let all = scan(&[]);
+    all.expect_code(1);
+    let everything = paths(&all);
+    all.check_eq(everything.len(), 40, "every file has a finding");
+    let mut seen = BTreeSet::new();
+    for i in 0..4 {
+        let shard = format!("{i}/4");
+        let run = scan(&["--shard", &shard]);
+        let mine = paths(&run);
+        run.check(!mine.is_empty(), format!("shard {shard} has files"));
+        run.check(
+            mine.is_disjoint(&seen),
+            format!("shard {shard} shares no file with the shards before it"),
+        );
+        // The same share every time.
+        run.check_eq(paths(&scan(&["--shard", &shard])), mine.clone(), "stable");
+        seen.extend(mine);
+    }
+    all.check_eq(seen, everything, "the shards together are the whole scan");
+    for bad in ["4/4", "0/0", "1", "a/b"] {
+        scan(&["--shard", bad]).expect_code(2);
+    }
+    let stdin = env.run(&["scan", "--shard", "0/2", "-"]);
+    stdin.expect_code(2);
+    stdin.check(stdin.stderr.contains("stdin"), "the error names stdin");
+}
