@@ -17,6 +17,14 @@ fn paths(run: &Run) -> BTreeSet<String> {
     run.findings().into_iter().map(|f| f.path).collect()
 }
 
+/// `scan --format jsonl EXTRA… logs`.
+fn scan_logs(env: &Env, extra: &[&str]) -> Run {
+    let mut args = vec!["scan", "--format", "jsonl"];
+    args.extend_from_slice(extra);
+    args.push("logs");
+    env.run(&args)
+}
+
 fn set(paths: &[&str]) -> BTreeSet<String> {
     paths.iter().map(|p| p.to_string()).collect()
 }
@@ -33,12 +41,7 @@ fn issue_19_exclude_include_and_max_filesize_choose_the_files() {
         line(&tokens::github_classic(&mut rng, "ghp"))
     );
     env.write("logs/sub/c.log", big);
-    let scan = |extra: &[&str]| {
-        let mut args = vec!["scan", "--format", "jsonl"];
-        args.extend_from_slice(extra);
-        args.push("logs");
-        env.run(&args)
-    };
+    let scan = |extra: &[&str]| scan_logs(&env, extra);
     let all = scan(&[]);
     all.check_eq(
         paths(&all),
@@ -206,12 +209,7 @@ fn issue_20_shards_cover_every_file_once() {
             line(&tokens::github_classic(&mut rng, "ghp")),
         );
     }
-    let scan = |extra: &[&str]| {
-        let mut args = vec!["scan", "--format", "jsonl"];
-        args.extend_from_slice(extra);
-        args.push("logs");
-        env.run(&args)
-    };
+    let scan = |extra: &[&str]| scan_logs(&env, extra);
     let all = scan(&[]);
     all.expect_code(1);
     let everything = paths(&all);
