@@ -107,7 +107,8 @@ pub struct Finding {
     /// RFC 3339 expiry where the token itself says when it expires.
     pub expires: Option<String>,
     /// When the line holding it was written (Unix seconds), by the line's
-    /// own timestamp. Not part of the JSON finding: `--group-by` uses it.
+    /// own timestamp: the JSON finding's `time`, and `--group-by`'s first
+    /// and last seen.
     pub when: Option<i64>,
     /// The host a syslog line names. Not part of the JSON finding.
     pub host: Option<String>,

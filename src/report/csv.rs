@@ -16,10 +16,10 @@
 
 use std::io::{self, Write};
 
-use crate::finding::Finding;
+use crate::finding::{rfc3339, Finding};
 use crate::redact::escape;
 
-const HEADER: [&str; 14] = [
+const HEADER: [&str; 15] = [
     "path",
     "member",
     "har_entry",
@@ -34,6 +34,7 @@ const HEADER: [&str; 14] = [
     "fingerprint",
     "context",
     "expires",
+    "time",
 ];
 
 pub struct Csv<W: Write> {
@@ -68,6 +69,7 @@ impl<W: Write> Csv<W> {
                 f.fingerprint.clone(),
                 shown(&f.context),
                 f.expires.clone().unwrap_or_default(),
+                f.when.and_then(rfc3339).unwrap_or_default(),
             ])?;
         }
         Ok(())
@@ -125,7 +127,7 @@ mod tests {
             "{}\r\n{}\r\n",
             HEADER.join(","),
             "logs/access.log,,,,1832,57,412233,github-pat-classic,api-key,high,\
-             ghp_Xk12…(redacted),FP,GET /api?token=ghp_Xk12…(redacted) HTTP/1.1,"
+             ghp_Xk12…(redacted),FP,GET /api?token=ghp_Xk12…(redacted) HTTP/1.1,,"
                 .replace("FP", &"ab".repeat(32))
         );
         assert_eq!(String::from_utf8(c.out).expect("utf8"), want);

@@ -19,6 +19,7 @@
 //! | `fingerprint` | string | lowercase hex SHA-256 of the exact secret bytes |
 //! | `context` | string | the text around the secret, every secret in it masked, control characters escaped, about 200 bytes at most |
 //! | `expires` | string or null | RFC 3339 UTC time where the token states its expiry |
+//! | `time` | string or null | RFC 3339 UTC time the line holding the secret was written, by the line's own timestamp |
 //!
 //! `jsonl` writes one object per line and flushes after each, so a pipe
 //! sees findings as they are found; `json` writes one array.
@@ -27,7 +28,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::finding::{Confidence, Finding, HarLocation, Kind};
+use crate::finding::{rfc3339, Confidence, Finding, HarLocation, Kind};
 
 /// Borrowed view of a finding in wire order.
 #[derive(Serialize)]
@@ -45,6 +46,7 @@ struct Wire<'a> {
     fingerprint: &'a str,
     context: &'a str,
     expires: Option<&'a str>,
+    time: Option<String>,
 }
 
 impl<'a> From<&'a Finding> for Wire<'a> {
@@ -63,6 +65,7 @@ impl<'a> From<&'a Finding> for Wire<'a> {
             fingerprint: &f.fingerprint,
             context: &f.context,
             expires: f.expires.as_deref(),
+            time: f.when.and_then(rfc3339),
         }
     }
 }
@@ -126,7 +129,7 @@ mod tests {
         j.finish().expect("finish");
         let want = format!(
             "{}\n",
-            r#"{"path":"logs/access.log","member":null,"har":null,"line":1832,"column":57,"offset":412233,"rule":"github-pat-classic","kind":"api-key","confidence":"high","secret":"ghp_Xk12…(redacted)","fingerprint":"FP","context":"GET /api?token=ghp_Xk12…(redacted) HTTP/1.1","expires":null}"#
+            r#"{"path":"logs/access.log","member":null,"har":null,"line":1832,"column":57,"offset":412233,"rule":"github-pat-classic","kind":"api-key","confidence":"high","secret":"ghp_Xk12…(redacted)","fingerprint":"FP","context":"GET /api?token=ghp_Xk12…(redacted) HTTP/1.1","expires":null,"time":null}"#
                 .replace("FP", &"ab".repeat(32))
         );
         assert_eq!(String::from_utf8(j.out).expect("utf8"), want);

@@ -20,7 +20,7 @@ use std::io::{self, Write};
 
 use serde_json::{json, Map, Value};
 
-use crate::finding::{Confidence, Finding};
+use crate::finding::{rfc3339, Confidence, Finding};
 use crate::messages::Notice;
 use crate::rules::Rule;
 
@@ -164,6 +164,9 @@ impl<W: Write> Sarif<W> {
         }
         if let Some(expires) = &f.expires {
             properties["expires"] = json!(expires);
+        }
+        if let Some(time) = f.when.and_then(rfc3339) {
+            properties["time"] = json!(time);
         }
         let place = match &f.member {
             Some(m) => format!(" in member {m}"),

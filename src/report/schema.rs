@@ -32,7 +32,7 @@ pub fn finding() -> Value {
         "type": "object",
         "additionalProperties": false,
         "required": ["path", "member", "har", "line", "column", "offset", "rule", "kind",
-                     "confidence", "secret", "fingerprint", "context", "expires"],
+                     "confidence", "secret", "fingerprint", "context", "expires", "time"],
         "properties": {
             "path": {"type": "string", "description": "the input as named or walked; '-' (or --label) for stdin"},
             "member": {"type": ["string", "null"], "description": "the archive member, when in an archive"},
@@ -56,7 +56,8 @@ pub fn finding() -> Value {
             "secret": {"type": "string", "description": "masked unless --show-secrets"},
             "fingerprint": fingerprint(),
             "context": {"type": "string"},
-            "expires": {"type": ["string", "null"], "description": "RFC 3339, where the token says"}
+            "expires": {"type": ["string", "null"], "description": "RFC 3339, where the token says"},
+            "time": {"type": ["string", "null"], "description": "RFC 3339, when the line holding the secret was written, by its own timestamp"}
         }
     })
 }

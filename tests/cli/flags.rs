@@ -236,3 +236,41 @@ fn issue_20_shards_cover_every_file_once() {
     stdin.expect_code(2);
     stdin.check(stdin.stderr.contains("stdin"), "the error names stdin");
 }
+
+/// Issue 20: a finding carries its line's own time (`time`, RFC 3339 UTC),
+/// read as `--group-by` reads first and last seen, so that shard outputs
+/// can be merged without the logs; null where the line has none.
+#[test]
+fn issue_20_findings_carry_their_lines_time() {
+    let mut rng = Rng::new(2002);
+    let env = Env::new();
+    let tokens: Vec<String> = (0..3)
+        .map(|_| tokens::github_classic(&mut rng, "ghp"))
+        .collect();
+    env.write(
+        "logs/mixed.log",
+        format!(
+            "2024-05-14T09:12:44.120+02:00 INFO deploy token={}\n\
+             10.0.0.7 - - [14/May/2024:09:12:45 +0000] \"GET /x?access_token={} HTTP/1.1\" 200 1\n\
+             no stamp here, token={}\n",
+            tokens[0], tokens[1], tokens[2]
+        ),
+    );
+    let run = scan_logs(&env, &[]);
+    run.expect_code(1);
+    let mut times: Vec<(Option<u64>, Option<String>)> = run
+        .findings()
+        .into_iter()
+        .map(|f| (f.line, f.time))
+        .collect();
+    times.sort();
+    run.check_eq(
+        times,
+        vec![
+            (Some(1), Some("2024-05-14T07:12:44Z".to_string())),
+            (Some(2), Some("2024-05-14T09:12:45Z".to_string())),
+            (Some(3), None),
+        ],
+        "each finding's time",
+    );
+}

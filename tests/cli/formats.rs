@@ -11,7 +11,7 @@ use crate::tokens;
 use crate::util::{clean_lines, python_check, Env, Finding, Layout, Run};
 
 /// The keys of a finding, in wire order.
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 14] = [
     "path",
     "member",
     "har",
@@ -25,6 +25,7 @@ const KEYS: [&str; 13] = [
     "fingerprint",
     "context",
     "expires",
+    "time",
 ];
 
 const KINDS: [&str; 9] = [
@@ -405,7 +406,7 @@ fn csv_has_a_header_and_one_row_per_finding_with_the_json_values() {
         run.check_eq(
             rows[0].join(","),
             "path,member,har_entry,har_field,line,column,offset,rule,kind,confidence,\
-             secret,fingerprint,context,expires"
+             secret,fingerprint,context,expires,time"
                 .to_string(),
             "header",
         );
@@ -438,6 +439,7 @@ fn csv_has_a_header_and_one_row_per_finding_with_the_json_values() {
                     f.fingerprint.clone(),
                     f.context.clone(),
                     f.expires.clone().unwrap_or_default(),
+                    f.time.clone().unwrap_or_default(),
                 ]
                 .into_iter()
                 .map(inert)

@@ -425,6 +425,7 @@ pub struct Finding {
     pub fingerprint: String,
     pub context: String,
     pub expires: Option<String>,
+    pub time: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
