@@ -486,11 +486,7 @@ fn decode_base64_runs(s: &[u8]) -> Option<Layer> {
 /// Whether `s` starts with a base64 run (of at least [`MIN_BASE64`]
 /// characters) that decodes to text, and how long the run looked at is.
 pub fn starts_base64_text(s: &[u8]) -> (bool, usize) {
-    let len = s
-        .iter()
-        .take(MAX_BASE64 + 1)
-        .take_while(|&&b| is_base64(b))
-        .count();
+    let len = run_len(s);
     let text = (MIN_BASE64..=MAX_BASE64).contains(&len) && base64_text(&s[..len]).is_some();
     (text, len)
 }
@@ -499,16 +495,21 @@ pub fn starts_base64_text(s: &[u8]) -> (bool, usize) {
 /// [`MAX_BASE64`] characters, not joined to a `.`), decoded, when it
 /// decodes to text; and the run's length with its padding.
 pub fn base64_text_run(s: &[u8]) -> Option<(Vec<u8>, usize)> {
-    let len = s
-        .iter()
-        .take(MAX_BASE64 + 1)
-        .take_while(|&&b| is_base64(b))
-        .count();
+    let len = run_len(s);
     let padded = len + s[len..].iter().take(2).take_while(|&&b| b == b'=').count();
     if !(MIN_BASE64..=MAX_BASE64).contains(&len) || s.get(padded) == Some(&b'.') {
         return None;
     }
     Some((base64_text(&s[..len])?, padded))
+}
+
+/// Length of the base64 run at the start of `s`, looked at no further than
+/// one byte past [`MAX_BASE64`].
+fn run_len(s: &[u8]) -> usize {
+    s.iter()
+        .take(MAX_BASE64 + 1)
+        .take_while(|&&b| is_base64(b))
+        .count()
 }
 
 /// `run` decoded, when it decodes to printable UTF-8 text.

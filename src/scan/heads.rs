@@ -23,6 +23,25 @@ pub const MAX_SETS: usize = 8;
 /// Bytes of a head.
 pub const HEAD: usize = 4;
 
+/// `$screen.$kernel::<S>(args)` with `S` the set count `$sets` (1 to
+/// [`MAX_SETS`]): the kernels take it as a constant, so that their
+/// tables stay in registers.
+#[cfg(target_arch = "x86_64")]
+macro_rules! by_sets {
+    ($sets:expr, $screen:ident.$kernel:ident($($arg:expr),*)) => {
+        match $sets {
+            1 => $screen.$kernel::<1>($($arg),*),
+            2 => $screen.$kernel::<2>($($arg),*),
+            3 => $screen.$kernel::<3>($($arg),*),
+            4 => $screen.$kernel::<4>($($arg),*),
+            5 => $screen.$kernel::<5>($($arg),*),
+            6 => $screen.$kernel::<6>($($arg),*),
+            7 => $screen.$kernel::<7>($($arg),*),
+            _ => $screen.$kernel::<8>($($arg),*),
+        }
+    };
+}
+
 #[derive(Clone, Debug)]
 pub struct Heads {
     /// Per set, per head byte: the set's buckets (bits) that accept each
@@ -173,47 +192,14 @@ impl Heads {
             if !self.exact.is_empty() {
                 // SAFETY: `exact` is filled only where the CPU has AVX-512
                 // VBMI (and BW).
-                p = unsafe {
-                    match self.exact.len() {
-                        1 => self.vbmi::<1>(hay, p, end, hit),
-                        2 => self.vbmi::<2>(hay, p, end, hit),
-                        3 => self.vbmi::<3>(hay, p, end, hit),
-                        4 => self.vbmi::<4>(hay, p, end, hit),
-                        5 => self.vbmi::<5>(hay, p, end, hit),
-                        6 => self.vbmi::<6>(hay, p, end, hit),
-                        7 => self.vbmi::<7>(hay, p, end, hit),
-                        _ => self.vbmi::<8>(hay, p, end, hit),
-                    }
-                };
+                p = unsafe { by_sets!(self.exact.len(), self.vbmi(hay, p, end, hit)) };
             }
             if self.avx512 {
                 // SAFETY: `avx512` holds only where the CPU has AVX-512 BW.
-                p = unsafe {
-                    match self.lo.len() {
-                        1 => self.avx512::<1>(hay, p, end, hit),
-                        2 => self.avx512::<2>(hay, p, end, hit),
-                        3 => self.avx512::<3>(hay, p, end, hit),
-                        4 => self.avx512::<4>(hay, p, end, hit),
-                        5 => self.avx512::<5>(hay, p, end, hit),
-                        6 => self.avx512::<6>(hay, p, end, hit),
-                        7 => self.avx512::<7>(hay, p, end, hit),
-                        _ => self.avx512::<8>(hay, p, end, hit),
-                    }
-                };
+                p = unsafe { by_sets!(self.lo.len(), self.avx512(hay, p, end, hit)) };
             }
             // SAFETY: `new` made a screen only where the CPU has AVX2.
-            p = unsafe {
-                match self.lo.len() {
-                    1 => self.avx2::<1>(hay, p, end, hit),
-                    2 => self.avx2::<2>(hay, p, end, hit),
-                    3 => self.avx2::<3>(hay, p, end, hit),
-                    4 => self.avx2::<4>(hay, p, end, hit),
-                    5 => self.avx2::<5>(hay, p, end, hit),
-                    6 => self.avx2::<6>(hay, p, end, hit),
-                    7 => self.avx2::<7>(hay, p, end, hit),
-                    _ => self.avx2::<8>(hay, p, end, hit),
-                }
-            };
+            p = unsafe { by_sets!(self.lo.len(), self.avx2(hay, p, end, hit)) };
         }
         while p < end {
             // The last byte has no pair: its heads are checked directly.
