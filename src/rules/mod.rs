@@ -9,6 +9,7 @@ pub mod check;
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use regex_automata::meta::{self, Regex};
 use regex_automata::util::syntax;
@@ -101,7 +102,8 @@ pub struct Rule {
     pub spec: RuleSpec,
     /// Where the rule was loaded from (file name, for messages).
     pub source: String,
-    pub regex: Regex,
+    /// Built now or on first use (see [`Build`]); `None` if it failed to.
+    regex: OnceLock<Option<Regex>>,
     pub checks: Checks,
     pub window: usize,
     pub before: usize,
@@ -109,6 +111,16 @@ pub struct Rule {
     /// or `secret-name`): loses
     /// ties to a rule that knows the token's format.
     pub generic: bool,
+}
+
+impl Rule {
+    /// The rule's regex, built here if it was not at load; `None` only for
+    /// a pattern that parsed but is too large to build, which no built-in is.
+    pub fn regex(&self) -> Option<&Regex> {
+        self.regex
+            .get_or_init(|| build_regex(&self.spec.pattern).ok())
+            .as_ref()
+    }
 }
 
 /// Why a rule file or rule was rejected.
@@ -132,7 +144,7 @@ impl Rules {
     pub fn builtin() -> Result<Rules, RuleError> {
         let mut rules = Rules::default();
         for (name, text) in builtin::BUILTIN {
-            rules.add_file(&format!("patterns/{name}"), text)?;
+            rules.add_text(&format!("patterns/{name}"), text, Build::OnFirstUse)?;
         }
         Ok(rules)
     }
@@ -169,6 +181,10 @@ impl Rules {
 
     /// Parses and compiles one rule file's text, adding or overriding rules.
     pub fn add_file(&mut self, source: &str, text: &str) -> Result<(), RuleError> {
+        self.add_text(source, text, Build::Now)
+    }
+
+    fn add_text(&mut self, source: &str, text: &str, when: Build) -> Result<(), RuleError> {
         let file: RuleFile = toml::from_str(text).map_err(|e| RuleError {
             source_name: source.to_string(),
             rule_id: None,
@@ -183,7 +199,7 @@ impl Rules {
                     cause: "duplicate rule id in this file".into(),
                 });
             }
-            let rule = compile(source, spec)?;
+            let rule = compile(source, spec, when)?;
             match self.rules.iter_mut().find(|r| r.spec.id == rule.spec.id) {
                 Some(old) => *old = rule,
                 None => self.rules.push(rule),
@@ -225,8 +241,50 @@ fn rule_files(path: &Path) -> Result<Vec<PathBuf>, RuleError> {
     Ok(files)
 }
 
+/// When a rule's regex is built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Build {
+    /// At load, so that a pattern too large to build is an error there.
+    Now,
+    /// When a keyword of the rule first hits; the pattern is only parsed at
+    /// load. Building all of the 300-odd built-in regexes took a tenth of a
+    /// second at every start, and a scan runs only the few its logs hit.
+    /// The built-ins are known to build (`every_builtin_regex_builds`).
+    OnFirstUse,
+}
+
+/// The syntax rules read in. Multi-line: `^` and `$` mean line start and
+/// end, as log rules expect (the regex runs inside a larger buffer, never
+/// on a line alone).
+fn syntax_config() -> syntax::Config {
+    syntax::Config::new()
+        .unicode(false)
+        .utf8(false)
+        .multi_line(true)
+}
+
+fn build_regex(pattern: &str) -> Result<Regex, regex_automata::meta::BuildError> {
+    Regex::builder()
+        .syntax(syntax_config())
+        .configure(
+            meta::Config::new()
+                .utf8_empty(false)
+                .nfa_size_limit(Some(REGEX_SIZE_LIMIT)),
+        )
+        .build(pattern)
+}
+
+fn check_captures(groups: usize) -> Result<(), String> {
+    if groups == 1 {
+        return Ok(());
+    }
+    Err(format!(
+        "pattern must have exactly one capture group (the secret), it has {groups}"
+    ))
+}
+
 /// Validates and compiles one rule spec.
-pub fn compile(source: &str, spec: RuleSpec) -> Result<Rule, RuleError> {
+pub fn compile(source: &str, spec: RuleSpec, when: Build) -> Result<Rule, RuleError> {
     let err = |cause: String| RuleError {
         source_name: source.to_string(),
         rule_id: Some(spec.id.clone()),
@@ -250,28 +308,20 @@ pub fn compile(source: &str, spec: RuleSpec) -> Result<Rule, RuleError> {
     if spec.keywords.iter().any(|k| k.is_empty()) {
         return Err(err("empty keyword".into()));
     }
-    // Multi-line: `^` and `$` mean line start and end, as log rules expect
-    // (the regex runs inside a larger buffer, never on a line alone).
-    let regex = Regex::builder()
-        .syntax(
-            syntax::Config::new()
-                .unicode(false)
-                .utf8(false)
-                .multi_line(true),
-        )
-        .configure(
-            meta::Config::new()
-                .utf8_empty(false)
-                .nfa_size_limit(Some(REGEX_SIZE_LIMIT)),
-        )
-        .build(&spec.pattern)
-        .map_err(|e| err(format!("pattern does not compile: {e}")))?;
-    if regex.captures_len() != 2 {
-        return Err(err(format!(
-            "pattern must have exactly one capture group (the secret), it has {}",
-            regex.captures_len() - 1
-        )));
-    }
+    let regex = match when {
+        Build::Now => {
+            let regex = build_regex(&spec.pattern)
+                .map_err(|e| err(format!("pattern does not compile: {e}")))?;
+            check_captures(regex.captures_len() - 1).map_err(err)?;
+            OnceLock::from(Some(regex))
+        }
+        Build::OnFirstUse => {
+            let hir = syntax::parse_with(&spec.pattern, &syntax_config())
+                .map_err(|e| err(format!("pattern does not compile: {e}")))?;
+            check_captures(hir.properties().explicit_captures_len()).map_err(err)?;
+            OnceLock::new()
+        }
+    };
     let validators = spec
         .validators
         .iter()
@@ -340,6 +390,28 @@ pattern = '(demo_[a-z]{8})'
         let e = one(&GOOD.replace(r#"["demo_"]"#, "[]")).unwrap_err();
         let msg = e.to_string();
         assert!(msg.starts_with("t.toml: rule 'demo': no keywords"), "{msg}");
+    }
+
+    /// Built-in regexes are built on first use, so a pattern too large to
+    /// build would only show as a rule that never matches.
+    #[test]
+    fn every_builtin_regex_builds() {
+        let rules = Rules::builtin().expect("built-ins load");
+        for rule in &rules.rules {
+            assert!(rule.regex.get().is_none(), "{} built at load", rule.spec.id);
+            assert!(rule.regex().is_some(), "{} does not build", rule.spec.id);
+        }
+    }
+
+    #[test]
+    fn parsed_only_patterns_are_checked_like_built_ones() {
+        let mut r = Rules::default();
+        let two = GOOD.replace("(demo_[a-z]{8})", "(demo_)([a-z]{8})");
+        let e = r.add_text("t.toml", &two, Build::OnFirstUse).unwrap_err();
+        assert!(e.to_string().contains("exactly one capture group"), "{e}");
+        let bad = GOOD.replace("(demo_[a-z]{8})", "(demo_[a-z]{8}");
+        let e = r.add_text("t.toml", &bad, Build::OnFirstUse).unwrap_err();
+        assert!(e.to_string().contains("pattern does not compile"), "{e}");
     }
 
     #[test]

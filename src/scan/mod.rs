@@ -427,16 +427,19 @@ impl Engine {
     ) {
         let clock = self.stats.as_ref().map(|_| Instant::now());
         let rule = &self.rules[r];
+        let Some(regex) = rule.regex() else {
+            return;
+        };
         // The search stays inside the window, but `$` and `\b` at its edges
         // see the bytes beyond: a run the window cuts short is no match.
         let mut input = Input::new(hay).span(w.clone());
         let mut caps = None;
         // A plain search is much cheaper than a capturing one; captures
         // run only on the span a match was found in.
-        while let Some(found) = rule.regex.search(&input) {
-            let caps = caps.get_or_insert_with(|| rule.regex.create_captures());
+        while let Some(found) = regex.search(&input) {
+            let caps = caps.get_or_insert_with(|| regex.create_captures());
             let exact = Input::new(hay).span(found.range()).anchored(Anchored::Yes);
-            rule.regex.search_captures(&exact, caps);
+            regex.search_captures(&exact, caps);
             // The next search starts where this secret ends, not where the
             // match does: a match consumes the delimiter after its secret,
             // which the next secret of a packed line needs in front of it.
