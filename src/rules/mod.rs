@@ -263,7 +263,7 @@ fn syntax_config() -> syntax::Config {
         .multi_line(true)
 }
 
-fn build_regex(pattern: &str) -> Result<Regex, regex_automata::meta::BuildError> {
+fn build_regex(pattern: &str) -> Result<Regex, String> {
     Regex::builder()
         .syntax(syntax_config())
         .configure(
@@ -272,6 +272,7 @@ fn build_regex(pattern: &str) -> Result<Regex, regex_automata::meta::BuildError>
                 .nfa_size_limit(Some(REGEX_SIZE_LIMIT)),
         )
         .build(pattern)
+        .map_err(|e| e.to_string())
 }
 
 fn check_captures(groups: usize) -> Result<(), String> {
