@@ -20,12 +20,13 @@ use rayon::prelude::*;
 
 use crate::baseline;
 use crate::cli::{
-    BaselineArgs, ColorArg, ConfidenceArg, FormatArg, RedactArgs, RulesCommand, ScanArgs,
+    BaselineArgs, ColorArg, ConfidenceArg, FormatArg, MergeArgs, RedactArgs, RulesCommand, ScanArgs,
 };
 use crate::config::Config;
 use crate::discover::{discover, display, Input};
 use crate::finding::{Confidence, Finding};
 use crate::har;
+use crate::merge;
 use crate::messages::{self, io_cause, Messages};
 use crate::progress;
 use crate::redact;
@@ -85,6 +86,84 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Outcome> {
     run(args, None)
 }
 
+/// The output format and whether to colour it. Findings written to a file
+/// are never coloured, and jsonl by default.
+fn output_style(format: Option<FormatArg>, color: ColorArg, to_file: bool) -> (Format, bool) {
+    let stdout_tty = !to_file && io::stdout().is_terminal();
+    let format = match format {
+        Some(FormatArg::Human) => Format::Human,
+        Some(FormatArg::Json) => Format::Json,
+        Some(FormatArg::Jsonl) => Format::Jsonl,
+        Some(FormatArg::Sarif) => Format::Sarif,
+        Some(FormatArg::Csv) => Format::Csv,
+        None if stdout_tty => Format::Human,
+        None => Format::Jsonl,
+    };
+    let color = match color {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => stdout_tty && std::env::var_os("NO_COLOR").is_none(),
+    };
+    (format, color)
+}
+
+fn check_group_format(group: bool, format: Format) -> anyhow::Result<()> {
+    if group && matches!(format, Format::Sarif | Format::Csv) {
+        bail!(Usage(
+            "--group-by writes json, jsonl or human records, not sarif or csv".into()
+        ));
+    }
+    Ok(())
+}
+
+/// `leaksweep merge FILE...`: shard outputs read back and reported as one
+/// run's (see `merge`). 0 nothing found, 1 findings, 2 a file or line
+/// could not be read (the rest are still merged).
+pub fn merge(args: MergeArgs) -> anyhow::Result<Outcome> {
+    let (format, color) = output_style(args.format, args.color, args.output.is_some());
+    let group = args.group_by.is_some();
+    check_group_format(group, format)?;
+    let out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(merge::output(path, &args.files)?),
+        None => Box::new(io::stdout().lock()),
+    };
+    let msgs = Messages::new(args.quiet);
+    let merged = merge::read_all(&args.files, &msgs);
+    // SARIF describes the rules the findings name; the built-in ones are
+    // what a merge knows of.
+    let rules = Rules::builtin()?;
+    let out = io::BufWriter::new(out);
+    let mut reporter = if group {
+        Reporter::Group(report::group::Group::new(out, format))
+    } else {
+        Reporter::new(format, out, color, &rules.rules)
+    };
+    let written = reporter
+        .begin()
+        .and_then(|()| reporter.batch(&merged.findings))
+        .and_then(|()| reporter.finish());
+    if let Err(e) = written {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            return Err(anyhow::Error::new(e).context("writing the merged findings"));
+        }
+    }
+    if !args.quiet {
+        messages::line(&format!(
+            "leaksweep: merged {} finding{} from {} file{} ({} duplicate{} dropped)",
+            merged.findings.len(),
+            if merged.findings.len() == 1 { "" } else { "s" },
+            args.files.len(),
+            if args.files.len() == 1 { "" } else { "s" },
+            merged.duplicates,
+            if merged.duplicates == 1 { "" } else { "s" },
+        ));
+    }
+    Ok(Outcome {
+        findings: merged.findings.len() as u64,
+        incomplete: msgs.errors() > 0,
+    })
+}
+
 /// `leaksweep baseline PATH... -o FILE`: a scan whose findings become a
 /// baseline file. Success is 0 whatever was found; an incomplete scan is
 /// still 2 (its baseline is written, but lacks what could not be read).
@@ -128,25 +207,12 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
     };
     let exclude = globs("--exclude", &args.input.exclude)?;
     let include = globs("--include", &args.input.include)?;
-    // Findings written to a file are never coloured, and jsonl by default.
-    let stdout_tty = args.output.is_none() && io::stdout().is_terminal();
+    let (format, color) = output_style(args.format, args.color, args.output.is_some());
     let settings = Settings {
         baseline_out,
         group: args.group_by.is_some(),
-        format: match args.format {
-            Some(FormatArg::Human) => Format::Human,
-            Some(FormatArg::Json) => Format::Json,
-            Some(FormatArg::Jsonl) => Format::Jsonl,
-            Some(FormatArg::Sarif) => Format::Sarif,
-            Some(FormatArg::Csv) => Format::Csv,
-            None if stdout_tty => Format::Human,
-            None => Format::Jsonl,
-        },
-        color: match args.color {
-            ColorArg::Always => true,
-            ColorArg::Never => false,
-            ColorArg::Auto => stdout_tty && std::env::var_os("NO_COLOR").is_none(),
-        },
+        format,
+        color,
         min_confidence: confidence(args.input.min_confidence),
         show_secrets: args.show_secrets,
         limits: Limits {
@@ -157,11 +223,7 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
             max_har_string: args.input.max_har_string,
         },
     };
-    if settings.group && matches!(settings.format, Format::Sarif | Format::Csv) {
-        bail!(Usage(
-            "--group-by writes json, jsonl or human records, not sarif or csv".into()
-        ));
-    }
+    check_group_format(settings.group, settings.format)?;
     let mut paths = args.input.paths.clone();
     if paths.is_empty() {
         if !stdin_is_data() {

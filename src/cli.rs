@@ -48,6 +48,10 @@ pub enum Command {
     /// Write sanitized copies: every secret replaced by a marker, every
     /// other byte kept, in the same format and compression.
     Redact(RedactArgs),
+    /// Combine the json or jsonl findings of several runs (one per
+    /// `--shard`) into one report, as one run over all of their inputs
+    /// writes it: duplicates dropped, grouped with `--group-by secret`.
+    Merge(MergeArgs),
     /// List the rules or check their examples.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -308,6 +312,35 @@ pub struct ScanArgs {
     /// When to colour human output.
     #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
     pub color: ColorArg,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Findings written by `leaksweep scan --format jsonl` (or `json`);
+    /// `-` for stdin.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Output format [default: human on a terminal, jsonl otherwise].
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+
+    /// Write the findings to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// One record per distinct secret instead of one per finding, as
+    /// `scan --group-by secret` writes them (json, jsonl or human).
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub group_by: Option<GroupBy>,
+
+    /// When to colour human output.
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    pub color: ColorArg,
+
+    /// No summary on stderr (errors are still printed).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 /// A [`parse_size`] under 4 GiB: the walk maps decoded bytes back with

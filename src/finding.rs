@@ -110,7 +110,8 @@ pub struct Finding {
     /// own timestamp: the JSON finding's `time`, and `--group-by`'s first
     /// and last seen.
     pub when: Option<i64>,
-    /// The host a syslog line names. Not part of the JSON finding.
+    /// The host a syslog line names: the JSON finding's `host`, and one of
+    /// `--group-by`'s hosts.
     pub host: Option<String>,
     /// For a HAR finding, its entry's `METHOD URL`, secrets masked: the
     /// human format shows it. Not part of the JSON finding.
@@ -147,6 +148,44 @@ pub fn rfc3339(unix: i64) -> Option<String> {
         secs % 3600 / 60,
         secs % 60
     ))
+}
+
+/// Reads back a time [`rfc3339`] wrote (`2024-05-01T12:00:00Z`: UTC,
+/// whole seconds) as Unix seconds; `None` for any other shape.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let shape = b.len() == 20
+        && b.iter().enumerate().all(|(i, &c)| match i {
+            4 | 7 => c == b'-',
+            10 => c == b'T',
+            13 | 16 => c == b':',
+            19 => c == b'Z',
+            _ => c.is_ascii_digit(),
+        });
+    if !shape {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s[r].parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    let unix = days_from_civil(y, m, d) * 86_400 + hh * 3600 + mm * 60 + ss;
+    // A day past the month's end (`02-30`) comes back as another date.
+    (rfc3339(unix).as_deref() == Some(s)).then_some(unix)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date: the inverse of
+/// [`civil_from_days`] (the same algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// The calendar year (UTC) of Unix seconds.
@@ -193,5 +232,28 @@ mod tests {
             Some("2024-05-01T12:00:00Z")
         );
         assert_eq!(rfc3339(-1), None);
+    }
+
+    #[test]
+    fn rfc3339_reads_back_what_it_writes() {
+        for t in [
+            0,
+            951_782_400,
+            1_714_564_800,
+            1_709_164_799,
+            253_402_300_799,
+        ] {
+            let s = rfc3339(t).expect("in range");
+            assert_eq!(parse_rfc3339(&s), Some(t), "{s}");
+        }
+        for bad in [
+            "2024-02-30T00:00:00Z",
+            "2024-05-01T12:00:00+02:00",
+            "2024-05-01 12:00:00Z",
+            "2024-13-01T00:00:00Z",
+            "",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
     }
 }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod discover;
 pub mod finding;
 pub mod har;
+pub mod merge;
 pub mod messages;
 pub mod progress;
 pub mod redact;

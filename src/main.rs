@@ -16,6 +16,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => app::scan(args),
         Command::Baseline(args) => app::baseline(args),
         Command::Redact(args) => app::redact(args),
+        Command::Merge(args) => app::merge(args),
         // A listing cut short by its reader (`rules list | head`) is no
         // error.
         Command::Rules(cmd) => match app::rules(cmd) {

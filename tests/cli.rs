@@ -39,6 +39,8 @@ mod har;
 mod hostile;
 #[path = "cli/manual.rs"]
 mod manual;
+#[path = "cli/merge.rs"]
+mod merge;
 #[path = "cli/names.rs"]
 mod names;
 #[path = "cli/order.rs"]

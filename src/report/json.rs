@@ -20,15 +20,16 @@
 //! | `context` | string | the text around the secret, every secret in it masked, control characters escaped, about 200 bytes at most |
 //! | `expires` | string or null | RFC 3339 UTC time where the token states its expiry |
 //! | `time` | string or null | RFC 3339 UTC time the line holding the secret was written, by the line's own timestamp |
+//! | `host` | string or null | the host a syslog line holding the secret names |
 //!
 //! `jsonl` writes one object per line and flushes after each, so a pipe
 //! sees findings as they are found; `json` writes one array.
 
 use std::io::{self, Write};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::finding::{rfc3339, Confidence, Finding, HarLocation, Kind};
+use crate::finding::{parse_rfc3339, rfc3339, Confidence, Finding, HarLocation, Kind};
 
 /// Borrowed view of a finding in wire order.
 #[derive(Serialize)]
@@ -47,6 +48,7 @@ struct Wire<'a> {
     context: &'a str,
     expires: Option<&'a str>,
     time: Option<String>,
+    host: Option<&'a str>,
 }
 
 impl<'a> From<&'a Finding> for Wire<'a> {
@@ -66,7 +68,77 @@ impl<'a> From<&'a Finding> for Wire<'a> {
             context: &f.context,
             expires: f.expires.as_deref(),
             time: f.when.and_then(rfc3339),
+            host: f.host.as_deref(),
         }
+    }
+}
+
+/// A finding as read back from `json` or `jsonl` output (`leaksweep
+/// merge`). `time` and `host` may be missing, as in output written before
+/// they were; other keys are ignored.
+#[derive(Deserialize)]
+struct WireIn {
+    path: String,
+    member: Option<String>,
+    har: Option<HarLocation>,
+    line: Option<u64>,
+    column: Option<u64>,
+    offset: Option<u64>,
+    rule: String,
+    kind: Kind,
+    confidence: Confidence,
+    secret: String,
+    fingerprint: String,
+    context: String,
+    expires: Option<String>,
+    #[serde(default)]
+    time: Option<String>,
+    #[serde(default)]
+    host: Option<String>,
+}
+
+/// Reads one finding of the wire format back; `Err` names what is wrong
+/// (never the value, which may be a secret under `--show-secrets`).
+pub fn read(value: serde_json::Value) -> Result<Finding, String> {
+    let w: WireIn = serde_json::from_value(value).map_err(|e| cause(&e))?;
+    let when = match w.time.as_deref() {
+        Some(t) => Some(parse_rfc3339(t).ok_or("`time` is not an RFC 3339 UTC time")?),
+        None => None,
+    };
+    Ok(Finding {
+        path: w.path,
+        member: w.member,
+        har: w.har,
+        line: w.line,
+        column: w.column,
+        offset: w.offset,
+        rule: w.rule,
+        kind: w.kind,
+        confidence: w.confidence,
+        secret: w.secret,
+        fingerprint: w.fingerprint,
+        context: w.context,
+        expires: w.expires,
+        when,
+        host: w.host,
+        request: None,
+    })
+}
+
+/// What is wrong with JSON that is no finding, without the values serde
+/// quotes in its messages (`invalid type: string "ghp_…"`).
+pub fn cause(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Data if e.to_string().starts_with("missing field") => {
+            let text = e.to_string();
+            let field = text.split(" at line").next().unwrap_or(&text);
+            format!("not a leaksweep finding: {field}")
+        }
+        Category::Data => "not a leaksweep finding: a key has the wrong type or value".into(),
+        Category::Syntax => "not JSON".into(),
+        Category::Eof => "JSON cut short".into(),
+        Category::Io => "could not be read".into(),
     }
 }
 
@@ -129,7 +201,7 @@ mod tests {
         j.finish().expect("finish");
         let want = format!(
             "{}\n",
-            r#"{"path":"logs/access.log","member":null,"har":null,"line":1832,"column":57,"offset":412233,"rule":"github-pat-classic","kind":"api-key","confidence":"high","secret":"ghp_Xk12…(redacted)","fingerprint":"FP","context":"GET /api?token=ghp_Xk12…(redacted) HTTP/1.1","expires":null,"time":null}"#
+            r#"{"path":"logs/access.log","member":null,"har":null,"line":1832,"column":57,"offset":412233,"rule":"github-pat-classic","kind":"api-key","confidence":"high","secret":"ghp_Xk12…(redacted)","fingerprint":"FP","context":"GET /api?token=ghp_Xk12…(redacted) HTTP/1.1","expires":null,"time":null,"host":null}"#
                 .replace("FP", &"ab".repeat(32))
         );
         assert_eq!(String::from_utf8(j.out).expect("utf8"), want);

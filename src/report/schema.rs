@@ -32,7 +32,7 @@ pub fn finding() -> Value {
         "type": "object",
         "additionalProperties": false,
         "required": ["path", "member", "har", "line", "column", "offset", "rule", "kind",
-                     "confidence", "secret", "fingerprint", "context", "expires", "time"],
+                     "confidence", "secret", "fingerprint", "context", "expires", "time", "host"],
         "properties": {
             "path": {"type": "string", "description": "the input as named or walked; '-' (or --label) for stdin"},
             "member": {"type": ["string", "null"], "description": "the archive member, when in an archive"},
@@ -57,7 +57,8 @@ pub fn finding() -> Value {
             "fingerprint": fingerprint(),
             "context": {"type": "string"},
             "expires": {"type": ["string", "null"], "description": "RFC 3339, where the token says"},
-            "time": {"type": ["string", "null"], "description": "RFC 3339, when the line holding the secret was written, by its own timestamp"}
+            "time": {"type": ["string", "null"], "description": "RFC 3339, when the line holding the secret was written, by its own timestamp"},
+            "host": {"type": ["string", "null"], "description": "the host a syslog line holding the secret names"}
         }
     })
 }

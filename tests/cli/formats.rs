@@ -11,7 +11,7 @@ use crate::tokens;
 use crate::util::{clean_lines, python_check, Env, Finding, Layout, Run};
 
 /// The keys of a finding, in wire order.
-const KEYS: [&str; 14] = [
+const KEYS: [&str; 15] = [
     "path",
     "member",
     "har",
@@ -26,6 +26,7 @@ const KEYS: [&str; 14] = [
     "context",
     "expires",
     "time",
+    "host",
 ];
 
 const KINDS: [&str; 9] = [

@@ -426,6 +426,7 @@ pub struct Finding {
     pub context: String,
     pub expires: Option<String>,
     pub time: Option<String>,
+    pub host: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
