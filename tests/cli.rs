@@ -63,6 +63,8 @@ mod schema;
 mod signed;
 #[path = "cli/silent.rs"]
 mod silent;
+#[path = "cli/spark.rs"]
+mod spark;
 #[path = "cli/state.rs"]
 mod state;
 #[path = "cli/stdin.rs"]
