@@ -28,6 +28,7 @@ use crate::finding::{Confidence, Finding};
 use crate::har;
 use crate::merge;
 use crate::messages::{self, io_cause, Messages};
+use crate::objects;
 use crate::progress;
 use crate::redact;
 use crate::report::order::{InOrder, Turn};
@@ -251,9 +252,42 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
             "--shard splits files among runs; stdin ('-') cannot be split".into()
         ));
     }
+    let (urls, paths): (Vec<PathBuf>, Vec<PathBuf>) =
+        paths.into_iter().partition(|p| objects::is_url(p));
     let mut inputs = discover(&paths, args.input.follow, &skip, &msgs);
+    // Object reads run on this runtime; it lives as long as the scan.
+    let objects = if urls.is_empty() {
+        None
+    } else {
+        Some(objects::Objects::new().context("starting the object storage client")?)
+    };
+    if let Some(objects) = &objects {
+        if ledger.is_some() {
+            msgs.note(
+                "--state",
+                "objects are not yet tracked by --state: each is read whole every run",
+            );
+        }
+        for url in &urls {
+            let url = url.to_string_lossy();
+            match objects.list(&url) {
+                Ok(listed) => inputs.extend(
+                    listed
+                        .into_iter()
+                        .filter(|o| !skip(Path::new(&o.url)))
+                        .map(Input::Object),
+                ),
+                Err(cause) => msgs.error(&url, cause),
+            }
+        }
+    }
     inputs.retain(|i| match i {
         Input::File(p) => {
+            (args.input.include.is_empty() || matches(&include, p))
+                && args.input.shard.is_none_or(|s| s.owns(p))
+        }
+        Input::Object(o) => {
+            let p = Path::new(&o.url);
             (args.input.include.is_empty() || matches(&include, p))
                 && args.input.shard.is_none_or(|s| s.owns(p))
         }
@@ -261,11 +295,14 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
     });
     if let Some(max) = args.input.max_filesize {
         inputs.retain(|i| {
-            let Input::File(p) = i else { return true };
-            let len = fs::metadata(p).map_or(0, |m| m.len());
+            let (name, len) = match i {
+                Input::File(p) => (display(p), fs::metadata(p).map_or(0, |m| m.len())),
+                Input::Object(o) => (o.url.clone(), o.size),
+                Input::Stdin => return true,
+            };
             if len > max {
                 msgs.skip(
-                    &display(p),
+                    &name,
                     format_args!("{len} bytes, larger than --max-filesize ({max} bytes)"),
                 );
             }
@@ -322,6 +359,7 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
                     path: match input {
                         Input::Stdin => args.input.label.clone().unwrap_or_else(|| "-".into()),
                         Input::File(p) => display(p),
+                        Input::Object(o) => o.url.clone(),
                     },
                     member: None,
                     show_secrets: settings.show_secrets,
@@ -488,7 +526,7 @@ pub fn redact(args: RedactArgs) -> anyhow::Result<Outcome> {
         .into_iter()
         .filter_map(|i| match i {
             Input::File(p) if !ours(&p) => Some(p),
-            Input::File(_) | Input::Stdin => None,
+            Input::File(_) | Input::Stdin | Input::Object(_) => None,
         })
         .collect();
     let plan = match &args.output {
@@ -606,6 +644,7 @@ fn disk_sizes(inputs: &[Input]) -> Vec<u64> {
         .map(|i| match i {
             Input::Stdin => 0,
             Input::File(p) => fs::metadata(p).map_or(0, |m| m.len()),
+            Input::Object(o) => o.size,
         })
         .collect()
 }
@@ -735,6 +774,7 @@ impl Scan<'_> {
     fn input(&mut self, input: &Input) {
         match input {
             Input::Stdin => self.stream(io::stdin()),
+            Input::Object(o) => self.stream(o.open()),
             Input::File(path) => {
                 if let Err(e) = self.file(path) {
                     self.fail(&self.origin.path.clone(), io_cause(&e));

@@ -19,6 +19,8 @@ pub enum Input {
     Stdin,
     /// A regular file, or a FIFO the user named explicitly (`<(zcat …)`).
     File(PathBuf),
+    /// An object in object storage (see `objects`).
+    Object(crate::objects::Object),
 }
 
 /// Expands `paths` into inputs, reporting unreadable paths and skips.

@@ -15,6 +15,7 @@ pub mod finding;
 pub mod har;
 pub mod merge;
 pub mod messages;
+pub mod objects;
 pub mod progress;
 pub mod redact;
 pub mod report;

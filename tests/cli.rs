@@ -43,6 +43,8 @@ mod manual;
 mod merge;
 #[path = "cli/names.rs"]
 mod names;
+#[path = "cli/objects.rs"]
+mod objects;
 #[path = "cli/order.rs"]
 mod order;
 #[path = "cli/redact.rs"]
