@@ -262,12 +262,6 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
         Some(objects::Objects::new().context("starting the object storage client")?)
     };
     if let Some(objects) = &objects {
-        if ledger.is_some() {
-            msgs.note(
-                "--state",
-                "objects are not yet tracked by --state: each is read whole every run",
-            );
-        }
         for url in &urls {
             let url = url.to_string_lossy();
             match objects.list(&url) {
@@ -293,6 +287,10 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
         }
         Input::Stdin => true,
     });
+    // An object read whole before and unchanged since is not read again.
+    if let Some(ledger) = &ledger {
+        inputs.retain(|i| !matches!(i, Input::Object(o) if ledger.object_unchanged(&o.state())));
+    }
     if let Some(max) = args.input.max_filesize {
         inputs.retain(|i| {
             let (name, len) = match i {
@@ -774,7 +772,16 @@ impl Scan<'_> {
     fn input(&mut self, input: &Input) {
         match input {
             Input::Stdin => self.stream(io::stdin()),
-            Input::Object(o) => self.stream(o.open()),
+            Input::Object(o) => {
+                self.stream(o.open());
+                if let Some(ledger) = self.ledger {
+                    if self.failed {
+                        ledger.keep_object(&o.url);
+                    } else {
+                        ledger.record_object(o.state());
+                    }
+                }
+            }
             Input::File(path) => {
                 if let Err(e) = self.file(path) {
                     self.fail(&self.origin.path.clone(), io_cause(&e));

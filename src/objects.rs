@@ -20,6 +20,8 @@ use tokio::runtime::{Handle, Runtime};
 use tokio::sync::mpsc;
 use url::Url;
 
+use crate::state::ObjectState;
+
 /// Bytes asked for by one GET.
 const RANGE: u64 = 8 << 20;
 /// GETs of one object in flight at once.
@@ -55,6 +57,8 @@ pub struct Object {
     pub url: String,
     pub size: u64,
     pub etag: Option<String>,
+    /// Last-modified time, as the store gives it.
+    pub modified: String,
     store: Arc<dyn ObjectStore>,
     key: Key,
     runtime: Handle,
@@ -108,6 +112,7 @@ impl Objects {
             url: format!("{base}/{}", meta.location),
             size: meta.size,
             etag: meta.e_tag,
+            modified: meta.last_modified.to_rfc3339(),
             store: Arc::clone(&store),
             key: meta.location,
             runtime: self.runtime.handle().clone(),
@@ -135,6 +140,16 @@ impl Objects {
 }
 
 impl Object {
+    /// What `--state` remembers of it.
+    pub fn state(&self) -> ObjectState {
+        ObjectState {
+            url: self.url.clone(),
+            etag: self.etag.clone(),
+            size: self.size,
+            modified: self.modified.clone(),
+        }
+    }
+
     /// The object's bytes as a stream: ranged GETs, [`IN_FLIGHT`] at a
     /// time, handed over in order.
     pub fn open(&self) -> ObjectReader {

@@ -14,6 +14,9 @@
 //! fingerprints of reported secrets are kept, so a secret is reported once
 //! across runs and files: a rotated log compressed later gives nothing new.
 //!
+//! An object in object storage is known by its URL, ETag, size and
+//! last-modified time: read whole, and not again while they are the same.
+//!
 //! The state only advances past what a run read completely: an input with
 //! an error keeps its old entry, and the file is written (temp file, fsync,
 //! rename) only when the run has delivered its findings. A lock file beside
@@ -50,7 +53,21 @@ pub struct Locked(pub String);
 struct StateFile {
     leaksweep_state: u32,
     files: Vec<FileState>,
+    /// Absent in states written before objects were tracked.
+    #[serde(default)]
+    objects: Vec<ObjectState>,
     reported: Vec<String>,
+}
+
+/// What the state remembers of one object in object storage: it is read
+/// again only when one of these changed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectState {
+    pub url: String,
+    pub etag: Option<String>,
+    pub size: u64,
+    /// Its last-modified time as the store gives it.
+    pub modified: String,
 }
 
 /// What the state remembers of one file.
@@ -99,6 +116,8 @@ pub struct Ledger {
     _lock: File,
     prev: HashMap<(u64, u64), FileState>,
     next: Mutex<Vec<FileState>>,
+    prev_objects: HashMap<String, ObjectState>,
+    next_objects: Mutex<Vec<ObjectState>>,
     reported: HashSet<String>,
 }
 
@@ -147,6 +166,7 @@ impl Ledger {
             Err(e) if e.kind() == io::ErrorKind::NotFound => StateFile {
                 leaksweep_state: VERSION,
                 files: Vec::new(),
+                objects: Vec::new(),
                 reported: Vec::new(),
             },
             Err(e) => anyhow::bail!("{name}: cannot read it: {e}"),
@@ -166,6 +186,12 @@ impl Ledger {
                 .map(|f| ((f.dev, f.ino), f))
                 .collect(),
             next: Mutex::new(Vec::new()),
+            prev_objects: state
+                .objects
+                .into_iter()
+                .map(|o| (o.url.clone(), o))
+                .collect(),
+            next_objects: Mutex::new(Vec::new()),
             reported: state.reported.into_iter().collect(),
         })
     }
@@ -216,6 +242,31 @@ impl Ledger {
         }
     }
 
+    /// Whether an object was read whole before and is the same now (same
+    /// ETag, size and last-modified time); its entry is then kept.
+    pub fn object_unchanged(&self, now: &ObjectState) -> bool {
+        let same = self.prev_objects.get(&now.url) == Some(now);
+        if same {
+            self.record_object(now.clone());
+        }
+        same
+    }
+
+    /// Records an object read completely.
+    pub fn record_object(&self, entry: ObjectState) {
+        self.next_objects
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(entry);
+    }
+
+    /// Keeps the last run's entry for an object this run did not finish.
+    pub fn keep_object(&self, url: &str) {
+        if let Some(prev) = self.prev_objects.get(url) {
+            self.record_object(prev.clone());
+        }
+    }
+
     fn lock_next(&self) -> std::sync::MutexGuard<'_, Vec<FileState>> {
         // A worker that panicked while pushing left a whole Vec behind.
         self.next.lock().unwrap_or_else(|p| p.into_inner())
@@ -230,11 +281,18 @@ impl Ledger {
         files.sort_by(|a, b| (a.dev, a.ino, b.scanned).cmp(&(b.dev, b.ino, a.scanned)));
         files.dedup_by_key(|f| (f.dev, f.ino));
         files.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut objects = self
+            .next_objects
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner());
+        objects.sort_by(|a, b| a.url.cmp(&b.url));
+        objects.dedup_by(|a, b| a.url == b.url);
         let mut reported: Vec<String> = reported.into_iter().collect();
         reported.sort_unstable();
         let state = StateFile {
             leaksweep_state: VERSION,
             files,
+            objects,
             reported,
         };
         let mut bytes = serde_json::to_vec(&state)?;

@@ -9,6 +9,9 @@ mod util;
 #[path = "cli/tokens.rs"]
 mod tokens;
 
+#[path = "support/moto.rs"]
+mod moto;
+
 #[path = "cli/archives.rs"]
 mod archives;
 #[path = "cli/baseline.rs"]

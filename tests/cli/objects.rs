@@ -5,82 +5,19 @@
 //! Without moto (and boto3) the test is skipped with a note, unless CI
 //! (`CI` set) requires it.
 
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::thread::sleep;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use crate::archives::{gzip, tar};
+use crate::moto::Moto;
 use crate::tokens;
 use crate::util::{Env, Rng, Run, BIN};
 
-/// A moto S3 server on a free local port, stopped when dropped.
-struct Moto {
-    child: Child,
-    port: u16,
-}
-
-impl Moto {
-    fn start() -> Option<Moto> {
-        let probe = Command::new("python3")
-            .args(["-c", "import moto.server, boto3"])
-            .output();
-        if !probe.is_ok_and(|o| o.status.success()) {
-            return None;
-        }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new("python3")
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start moto");
-        let moto = Moto { child, port };
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "moto did not start"
-            );
-            sleep(Duration::from_millis(100));
-        }
-        Some(moto)
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// `leaksweep ARGS` in `env`'s directory, configured for the moto server.
 fn run(env: &Env, moto: &Moto, args: &[&str]) -> Run {
-    let out = Command::new(BIN)
-        .args(args)
-        .current_dir(env.root())
-        .env("AWS_ENDPOINT_URL", moto.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("leaksweep runs");
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).current_dir(env.root()).stdin(Stdio::null());
+    moto.configure(&mut cmd);
+    let out = cmd.output().expect("leaksweep runs");
     Run {
         cmd: format!("leaksweep {}", args.join(" ")),
         status: out.status,
@@ -89,41 +26,17 @@ fn run(env: &Env, moto: &Moto, args: &[&str]) -> Run {
     }
 }
 
-/// Uploads every file under `dir` of `env` to `bucket` (created), keyed by
-/// its path below `dir`.
-fn upload(env: &Env, moto: &Moto, dir: &str, bucket: &str) {
-    let script = r#"
-import boto3, os, sys
-s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
-                  aws_access_key_id="testing", aws_secret_access_key="testing")
-s3.create_bucket(Bucket=sys.argv[3])
-for root, _, names in os.walk(sys.argv[2]):
-    for n in names:
-        p = os.path.join(root, n)
-        s3.upload_file(p, sys.argv[3], os.path.relpath(p, sys.argv[2]))
-"#;
-    let out = Command::new("python3")
-        .args(["-c", script, &moto.endpoint(), dir, bucket])
-        .current_dir(env.root())
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "upload: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn issue_20_objects_scan_as_the_same_files_on_disk() {
-    let Some(moto) = Moto::start() else {
+    if !Moto::available() {
         assert!(
             std::env::var_os("CI").is_none(),
             "CI must run the object storage test: pip install 'moto[server]'"
         );
         eprintln!("check skipped (object storage): python3 cannot import moto.server and boto3");
         return;
-    };
+    }
+    let moto = Moto::start().expect("moto starts");
     let mut rng = Rng::new(2006);
     let env = Env::new();
     let token = |rng: &mut Rng| tokens::github_classic(rng, "ghp");
@@ -157,7 +70,7 @@ fn issue_20_objects_scan_as_the_same_files_on_disk() {
     }
     big.push_str(&format!("token={}\n", token(&mut rng)));
     env.write("logs/big.log", &big);
-    upload(&env, &moto, "logs", "archive");
+    moto.upload(&env.path("logs"), "archive").expect("upload");
 
     let disk = run(&env, &moto, &["scan", "--format", "jsonl", "logs"]);
     disk.expect_code(1);
@@ -218,4 +131,38 @@ fn issue_20_objects_scan_as_the_same_files_on_disk() {
         empty.stderr.contains("no object has this key or prefix"),
         "an empty prefix",
     );
+
+    // --state: an object is read again only when its ETag, size or time
+    // changed; a new object is read; a secret is reported once.
+    let state = [
+        "scan",
+        "--format",
+        "jsonl",
+        "--state",
+        "objects.state",
+        "s3://archive/",
+    ];
+    let first = run(&env, &moto, &state);
+    first.expect_code(1);
+    first.check_eq(first.stdout().lines().count(), 6, "the first run reads all");
+    let second = run(&env, &moto, &state);
+    second.expect_code(0);
+    second.check(second.stderr.contains(" 0 inputs"), "nothing is read again");
+    let (new, changed) = (token(&mut rng), token(&mut rng));
+    moto.put("archive", "new.log", &format!("token={new}\n"))
+        .expect("put");
+    moto.put("archive", "app.log", &format!("token={changed}\n"))
+        .expect("put");
+    let third = run(&env, &moto, &state);
+    third.expect_code(1);
+    let paths: Vec<String> = third.findings().into_iter().map(|f| f.path).collect();
+    third.check_eq(
+        paths,
+        vec![
+            "s3://archive/app.log".to_string(),
+            "s3://archive/new.log".to_string(),
+        ],
+        "only the new and the changed object's new secrets",
+    );
+    third.check(third.stderr.contains(" 2 inputs"), "two objects read");
 }
