@@ -1,6 +1,7 @@
 //! Object storage and shard bench (issue 20): the same generated corpus
 //! (see `benches/corpus/mod.rs`) scanned from disk and from a local S3
-//! server (moto, started on 127.0.0.1), beside `cat` of the files; then
+//! server (moto, started on 127.0.0.1), beside `cat` of the files and
+//! `curl` of the objects (what the server serves at all); then
 //! the disk scan split into N = 1 and 2 shards run side by side.
 //!
 //! `cargo bench --bench objects` (needs `pip install 'moto[server]'`).
@@ -20,7 +21,7 @@ mod corpus;
 mod moto;
 
 use std::fs;
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
@@ -92,8 +93,18 @@ fn run() -> io::Result<i32> {
 
     let mut cat = Command::new("cat");
     cat.args(&files);
+    // What the server can serve at all: every object fetched, four at a
+    // time (moto accepts unsigned GETs), nothing scanned.
+    let mut get = Command::new("xargs");
+    get.args(["-P", "4", "-n", "1", "curl", "-sf", "-o", "/dev/null"]);
+    let keys: Vec<String> = corpus
+        .files
+        .iter()
+        .map(|f| format!("{}/{BUCKET}/{}", moto.endpoint(), f.path))
+        .collect();
     let rows: Vec<(&str, Vec<Command>)> = vec![
         ("cat (disk)", vec![cat]),
+        ("curl of every object, 4 at a time (moto)", vec![get]),
         (
             "leaksweep -j 2, disk",
             vec![scan(&moto, &["-j", "2"], &logs)],
@@ -117,7 +128,7 @@ fn run() -> io::Result<i32> {
     for (name, mut group) in rows {
         let mut times = Vec::new();
         for _ in 0..runs {
-            times.push(time_together(&mut group)?);
+            times.push(time_together(&mut group, &keys.join("\n"))?);
         }
         times.sort_by(f64::total_cmp);
         println!(
@@ -168,13 +179,22 @@ fn scan(moto: &Moto, extra: &[&str], target: &Path) -> Command {
 }
 
 /// Wall time of the commands started together, until the last ends.
-fn time_together(group: &mut [Command]) -> io::Result<f64> {
+/// `input` is written to each command's stdin (the keys for `xargs`).
+fn time_together(group: &mut [Command], input: &str) -> io::Result<f64> {
     let t = Instant::now();
     let children: Vec<Child> = group
         .iter_mut()
-        .map(|c| c.stdout(Stdio::null()).stderr(Stdio::null()).spawn())
+        .map(|c| {
+            c.stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+        })
         .collect::<io::Result<_>>()?;
     for mut c in children {
+        if let Some(mut stdin) = c.stdin.take() {
+            stdin.write_all(input.as_bytes())?;
+        }
         c.wait()?;
     }
     Ok(t.elapsed().as_secs_f64())

@@ -88,6 +88,8 @@ pub struct Objects {
 
 impl Objects {
     pub fn new() -> io::Result<Objects> {
+        // TLS uses ring (see Cargo.toml); an error means one is set already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("leaksweep-objects")
