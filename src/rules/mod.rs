@@ -9,7 +9,7 @@ pub mod check;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use regex_automata::meta::{self, Regex};
 use regex_automata::util::syntax;
@@ -102,8 +102,12 @@ pub struct Rule {
     pub spec: RuleSpec,
     /// Where the rule was loaded from (file name, for messages).
     pub source: String,
-    /// Built now or on first use (see [`Build`]); `None` if it failed to.
+    /// This copy's handle on the regex: each worker's engine clone has its
+    /// own, so that workers do not contend for one scratch-space pool.
     regex: OnceLock<Option<Regex>>,
+    /// The regex as built, now or on first use (see [`Build`]), shared by
+    /// every clone so that it is built once; `None` if it failed to build.
+    built: Arc<OnceLock<Option<Regex>>>,
     pub checks: Checks,
     pub window: usize,
     pub before: usize,
@@ -118,7 +122,11 @@ impl Rule {
     /// a pattern that parsed but is too large to build, which no built-in is.
     pub fn regex(&self) -> Option<&Regex> {
         self.regex
-            .get_or_init(|| build_regex(&self.spec.pattern).ok())
+            .get_or_init(|| {
+                self.built
+                    .get_or_init(|| build_regex(&self.spec.pattern).ok())
+                    .clone()
+            })
             .as_ref()
     }
 }
@@ -275,6 +283,11 @@ fn build_regex(pattern: &str) -> Result<Regex, String> {
         .map_err(|e| e.to_string())
 }
 
+/// A cell holding `regex` if there is one, else empty (to build later).
+fn filled(regex: Option<Regex>) -> OnceLock<Option<Regex>> {
+    regex.map_or_else(OnceLock::new, |r| OnceLock::from(Some(r)))
+}
+
 fn check_captures(groups: usize) -> Result<(), String> {
     if groups == 1 {
         return Ok(());
@@ -309,18 +322,18 @@ pub fn compile(source: &str, spec: RuleSpec, when: Build) -> Result<Rule, RuleEr
     if spec.keywords.iter().any(|k| k.is_empty()) {
         return Err(err("empty keyword".into()));
     }
-    let regex = match when {
+    let built_now = match when {
         Build::Now => {
             let regex = build_regex(&spec.pattern)
                 .map_err(|e| err(format!("pattern does not compile: {e}")))?;
             check_captures(regex.captures_len() - 1).map_err(err)?;
-            OnceLock::from(Some(regex))
+            Some(regex)
         }
         Build::OnFirstUse => {
             let hir = syntax::parse_with(&spec.pattern, &syntax_config())
                 .map_err(|e| err(format!("pattern does not compile: {e}")))?;
             check_captures(hir.properties().explicit_captures_len()).map_err(err)?;
-            OnceLock::new()
+            None
         }
     };
     let validators = spec
@@ -351,7 +364,8 @@ pub fn compile(source: &str, spec: RuleSpec, when: Build) -> Result<Rule, RuleEr
     Ok(Rule {
         generic: checks.validators.iter().any(|v| v.generic()),
         source: source.to_string(),
-        regex,
+        built: Arc::new(filled(built_now.clone())),
+        regex: filled(built_now),
         checks,
         window,
         before,
@@ -400,7 +414,11 @@ pattern = '(demo_[a-z]{8})'
         let rules = Rules::builtin().expect("built-ins load");
         for rule in &rules.rules {
             assert!(rule.regex.get().is_none(), "{} built at load", rule.spec.id);
+            // A worker's clone made before the first use shares the build.
+            let clone = rule.clone();
             assert!(rule.regex().is_some(), "{} does not build", rule.spec.id);
+            assert!(clone.built.get().is_some() && clone.regex.get().is_none());
+            assert!(clone.regex().is_some());
         }
     }
 
