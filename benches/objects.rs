@@ -1,7 +1,7 @@
 //! Object storage and shard bench (issue 20): the same generated corpus
 //! (see `benches/corpus/mod.rs`) scanned from disk and from a local S3
-//! server (moto, started on 127.0.0.1), beside `cat` of the files and
-//! `curl` of the objects (what the server serves at all); then
+//! server (moto, started on 127.0.0.1), beside `cat` of the files and a
+//! fetch of the objects in the same ranges (what the server serves); then
 //! the disk scan split into N = 1 and 2 shards run side by side.
 //!
 //! `cargo bench --bench objects` (needs `pip install 'moto[server]'`).
@@ -21,7 +21,7 @@ mod corpus;
 mod moto;
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
@@ -93,18 +93,14 @@ fn run() -> io::Result<i32> {
 
     let mut cat = Command::new("cat");
     cat.args(&files);
-    // What the server can serve at all: every object fetched, four at a
-    // time (moto accepts unsigned GETs), nothing scanned.
-    let mut get = Command::new("xargs");
-    get.args(["-P", "4", "-n", "1", "curl", "-sf", "-o", "/dev/null"]);
-    let keys: Vec<String> = corpus
-        .files
-        .iter()
-        .map(|f| format!("{}/{BUCKET}/{}", moto.endpoint(), f.path))
-        .collect();
+    // What the server serves for the same access pattern, nothing
+    // scanned: every object in leaksweep's 8 MiB ranges, 8 at a time (two
+    // workers with four in flight each), by boto3 in threads.
+    let mut get = Command::new("python3");
+    get.arg("-c").arg(FETCH).arg(moto.endpoint()).arg(BUCKET);
     let rows: Vec<(&str, Vec<Command>)> = vec![
         ("cat (disk)", vec![cat]),
-        ("curl of every object, 4 at a time (moto)", vec![get]),
+        ("GET of every object in 8 MiB ranges, 8 in flight (moto)", vec![get]),
         (
             "leaksweep -j 2, disk",
             vec![scan(&moto, &["-j", "2"], &logs)],
@@ -128,7 +124,7 @@ fn run() -> io::Result<i32> {
     for (name, mut group) in rows {
         let mut times = Vec::new();
         for _ in 0..runs {
-            times.push(time_together(&mut group, &keys.join("\n"))?);
+            times.push(time_together(&mut group)?);
         }
         times.sort_by(f64::total_cmp);
         println!(
@@ -179,23 +175,30 @@ fn scan(moto: &Moto, extra: &[&str], target: &Path) -> Command {
 }
 
 /// Wall time of the commands started together, until the last ends.
-/// `input` is written to each command's stdin (the keys for `xargs`).
-fn time_together(group: &mut [Command], input: &str) -> io::Result<f64> {
+fn time_together(group: &mut [Command]) -> io::Result<f64> {
     let t = Instant::now();
     let children: Vec<Child> = group
         .iter_mut()
-        .map(|c| {
-            c.stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-        })
+        .map(|c| c.stdout(Stdio::null()).stderr(Stdio::null()).spawn())
         .collect::<io::Result<_>>()?;
     for mut c in children {
-        if let Some(mut stdin) = c.stdin.take() {
-            stdin.write_all(input.as_bytes())?;
-        }
         c.wait()?;
     }
     Ok(t.elapsed().as_secs_f64())
 }
+
+/// Fetches every object of a bucket in 8 MiB ranges, 8 at a time.
+const FETCH: &str = r#"
+import boto3, sys
+from concurrent.futures import ThreadPoolExecutor
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+                  aws_access_key_id="testing", aws_secret_access_key="testing")
+R = 8 << 20
+jobs = [(o["Key"], i, min(o["Size"], i + R) - 1)
+        for o in s3.list_objects_v2(Bucket=sys.argv[2])["Contents"]
+        for i in range(0, o["Size"], R)]
+get = lambda j: len(s3.get_object(Bucket=sys.argv[2], Key=j[0],
+                                  Range="bytes=%d-%d" % (j[1], j[2]))["Body"].read())
+with ThreadPoolExecutor(8) as pool:
+    print(sum(pool.map(get, jobs)))
+"#;
