@@ -100,7 +100,10 @@ fn run() -> io::Result<i32> {
     get.arg("-c").arg(FETCH).arg(moto.endpoint()).arg(BUCKET);
     let rows: Vec<(&str, Vec<Command>)> = vec![
         ("cat (disk)", vec![cat]),
-        ("GET of every object in 8 MiB ranges, 8 in flight (moto)", vec![get]),
+        (
+            "GET of every object in 8 MiB ranges, 8 in flight (moto)",
+            vec![get],
+        ),
         (
             "leaksweep -j 2, disk",
             vec![scan(&moto, &["-j", "2"], &logs)],

@@ -165,4 +165,40 @@ fn issue_20_objects_scan_as_the_same_files_on_disk() {
         "only the new and the changed object's new secrets",
     );
     third.check(third.stderr.contains(" 2 inputs"), "two objects read");
+    // A damaged object gives the error and the findings the same file
+    // gives on disk.
+    let mut cut = format!("2024-05-14T09:12:44Z INFO token={}\n", token(&mut rng));
+    while cut.len() < 400_000 {
+        cut.push_str(&format!(
+            "2024-05-14T09:12:44Z INFO served {} in 12 ms\n",
+            cut.len()
+        ));
+    }
+    let mut gz = gzip(cut.as_bytes());
+    gz.truncate(gz.len() / 2);
+    env.write("bad/cut.log.gz", gz);
+    moto.upload(&env.path("bad"), "damaged").expect("upload");
+    let disk = run(&env, &moto, &["scan", "--format", "jsonl", "-q", "bad"]);
+    let object = run(
+        &env,
+        &moto,
+        &["scan", "--format", "jsonl", "-q", "s3://damaged/"],
+    );
+    disk.expect_code(2);
+    object.expect_code(2);
+    let as_disk = |text: &str| text.replace("s3://damaged/", "bad/");
+    object.check_eq(
+        as_disk(&object.stdout()),
+        disk.stdout(),
+        "findings before the damage",
+    );
+    object.check_eq(
+        as_disk(&object.stderr),
+        disk.stderr.clone(),
+        "the same error",
+    );
+    object.check(
+        object.stderr.contains("s3://damaged/cut.log.gz: "),
+        "named by URL",
+    );
 }
