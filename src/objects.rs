@@ -51,7 +51,7 @@ fn scheme_kind(scheme: &str) -> Option<Service> {
 }
 
 /// One object to scan.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Object {
     /// `scheme://bucket/key`, as findings and messages name it.
     pub url: String,
@@ -62,15 +62,6 @@ pub struct Object {
     store: Arc<dyn ObjectStore>,
     key: Key,
     runtime: Handle,
-}
-
-impl std::fmt::Debug for Object {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Object")
-            .field("url", &self.url)
-            .field("size", &self.size)
-            .finish()
-    }
 }
 
 impl PartialEq for Object {
