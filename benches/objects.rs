@@ -14,6 +14,9 @@
 //! Exit status: 0 when the object scan reports exactly the disk scan's
 //! findings, 1 otherwise, 2 on a setup error.
 
+// Only the environment knobs and target directory of the shared helpers.
+#[allow(dead_code)]
+mod child;
 mod corpus;
 // The bench uses only part of the test's helper.
 #[allow(dead_code)]
@@ -42,21 +45,10 @@ fn main() {
     });
 }
 
-fn env_u64(name: &str, default: u64) -> io::Result<u64> {
-    match std::env::var(name) {
-        Ok(v) => v
-            .replace('_', "")
-            .parse()
-            .map_err(|_| io::Error::other(format!("{name}={v} is not a number"))),
-        Err(_) => Ok(default),
-    }
-}
-
 fn run() -> io::Result<i32> {
-    let bytes = env_u64("LEAKSWEEP_OBJECTS_BYTES", 300_000_000)?;
-    let runs = env_u64("LEAKSWEEP_BENCH_RUNS", 3)?.max(1) as usize;
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target")
+    let bytes = child::env_u64("LEAKSWEEP_OBJECTS_BYTES", 300_000_000)?;
+    let runs = child::env_u64("LEAKSWEEP_BENCH_RUNS", 3)?.max(1) as usize;
+    let root = child::target_dir()
         .join("bench-objects")
         .join(bytes.to_string());
     let logs = root.join("logs");
