@@ -357,8 +357,8 @@ impl Heads {
             for s in 0..S {
                 // Each byte's low 7 bits pick one of the 128 entries.
                 let mut f = _mm512_permutex2var_epi8(low[s][0], v[0], high[s][0]);
-                for k in 1..HEAD {
-                    f = _mm512_and_si512(f, _mm512_permutex2var_epi8(low[s][k], v[k], high[s][k]));
+                for (k, &vk) in v.iter().enumerate().skip(1) {
+                    f = _mm512_and_si512(f, _mm512_permutex2var_epi8(low[s][k], vk, high[s][k]));
                 }
                 flags = _mm512_or_si512(flags, f);
             }
