@@ -9,6 +9,8 @@ mod util;
 #[path = "cli/tokens.rs"]
 mod tokens;
 
+#[path = "support/emulators.rs"]
+mod emulators;
 #[path = "support/moto.rs"]
 mod moto;
 
