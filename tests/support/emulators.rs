@@ -12,15 +12,16 @@ use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-/// A server process, killed when dropped.
-struct Server {
+/// A server process, killed when dropped (the objects bench starts its
+/// own S3 endpoint with it too).
+pub struct Server {
     child: Child,
     port: u16,
 }
 
 impl Server {
     /// Runs `program` with `args(port)` and waits until the port answers.
-    fn start(program: &Path, args: impl FnOnce(u16) -> Vec<String>) -> io::Result<Server> {
+    pub fn start(program: &Path, args: impl FnOnce(u16) -> Vec<String>) -> io::Result<Server> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let child = Command::new(program)
             .args(args(port))
@@ -41,7 +42,7 @@ impl Server {
         Ok(server)
     }
 
-    fn endpoint(&self) -> String {
+    pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 }
