@@ -112,21 +112,30 @@ impl Azurite {
              \x20       p = os.path.join(root, n)\n\
              \x20       with open(p, 'rb') as f:\n\
              \x20           cc.upload_blob(os.path.relpath(p, sys.argv[2]), f)\n";
-        let out = Command::new("python3")
-            .arg("-c")
-            .arg(script)
-            .arg(self.server.endpoint())
-            .arg(dir)
-            .arg(container)
-            .output()?;
-        if !out.status.success() {
-            return Err(io::Error::other(format!(
-                "azure-storage-blob: {}",
-                String::from_utf8_lossy(&out.stderr)
-            )));
-        }
-        Ok(())
+        let dir = dir.to_string_lossy();
+        python(
+            "azure-storage-blob",
+            script,
+            &[&self.server.endpoint(), &dir, container],
+        )
     }
+}
+
+/// Runs the Python `script` with `args` as `sys.argv[1..]`; its stderr,
+/// named by `what`, is the error when it fails.
+pub fn python(what: &str, script: &str, args: &[&str]) -> io::Result<()> {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()?;
+    if !out.status.success() {
+        return Err(io::Error::other(format!(
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    Ok(())
 }
 
 /// fake-gcs-server, serving in memory the buckets it loaded at start.

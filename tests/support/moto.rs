@@ -3,15 +3,13 @@
 //! dropped, with boto3 to fill its buckets.
 
 use std::io;
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::thread::sleep;
-use std::time::{Duration, Instant};
+use std::process::Command;
+
+use crate::emulators::{python, Server};
 
 pub struct Moto {
-    child: Child,
-    port: u16,
+    server: Server,
 }
 
 impl Moto {
@@ -24,32 +22,23 @@ impl Moto {
     }
 
     pub fn start() -> io::Result<Moto> {
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let child = Command::new("python3")
-            .args([
+        let server = Server::start(Path::new("python3"), |port| {
+            [
                 "-m",
                 "moto.server",
                 "-H",
                 "127.0.0.1",
                 "-p",
                 &port.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
-        let moto = Moto { child, port };
-        let t = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if t.elapsed() > Duration::from_secs(60) {
-                return Err(io::Error::other("moto did not start in 60 s"));
-            }
-            sleep(Duration::from_millis(100));
-        }
-        Ok(moto)
+            ]
+            .map(String::from)
+            .to_vec()
+        })?;
+        Ok(Moto { server })
     }
 
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.server.endpoint()
     }
 
     /// Points `cmd` (a leaksweep run) at this server.
@@ -89,25 +78,10 @@ impl Moto {
              s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1',\n\
              \x20   aws_access_key_id='testing', aws_secret_access_key='testing')\n{body}"
         );
-        let out = Command::new("python3")
-            .arg("-c")
-            .arg(script)
-            .arg(self.endpoint())
-            .args(args)
-            .output()?;
-        if !out.status.success() {
-            return Err(io::Error::other(format!(
-                "boto3: {}",
-                String::from_utf8_lossy(&out.stderr)
-            )));
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let endpoint = self.endpoint();
+        let argv: Vec<&str> = std::iter::once(endpoint.as_str())
+            .chain(args.iter().copied())
+            .collect();
+        python("boto3", &script, &argv)
     }
 }
