@@ -275,17 +275,14 @@ fn run(args: ScanArgs, baseline_out: Option<PathBuf>) -> anyhow::Result<Outcome>
             }
         }
     }
-    inputs.retain(|i| match i {
-        Input::File(p) => {
-            (args.input.include.is_empty() || matches(&include, p))
-                && args.input.shard.is_none_or(|s| s.owns(p))
-        }
-        Input::Object(o) => {
-            let p = Path::new(&o.url);
-            (args.input.include.is_empty() || matches(&include, p))
-                && args.input.shard.is_none_or(|s| s.owns(p))
-        }
-        Input::Stdin => true,
+    inputs.retain(|i| {
+        let p = match i {
+            Input::File(p) => p.as_path(),
+            Input::Object(o) => Path::new(&o.url),
+            Input::Stdin => return true,
+        };
+        (args.input.include.is_empty() || matches(&include, p))
+            && args.input.shard.is_none_or(|s| s.owns(p))
     });
     // An object read whole before and unchanged since is not read again.
     if let Some(ledger) = &ledger {
