@@ -1,6 +1,9 @@
 //! The keyword search: every rule keyword found in one pass, the longer
-//! ones (at least [`HEAD`] bytes) leftmost-longest, the shorter ones (`@`)
-//! at every occurrence.
+//! ones (at least [`HEAD`] bytes) as the longest that starts at each
+//! position, the shorter ones (`@`) at every occurrence. Matches may
+//! overlap: a keyword that starts inside another (`API-` in `X-API-Key`,
+//! with `PI-Key` one byte on) must not hide it, or the rules it selects
+//! would never run there.
 //!
 //! The SIMD screen of `heads` runs over the keywords' distinct heads (first
 //! four bytes, or all of a short keyword), each head hit checked against
@@ -93,23 +96,41 @@ impl Keywords {
                 finder: memchr::memmem::Finder::new(&patterns[i]).into_owned(),
             })
             .collect();
-        let mut heads: Vec<(&[u8], Head)> = Vec::new();
+        // Heads that differ only in ASCII case (`oken`, `OKEN`, `Oken`) are
+        // one head to the screen: its buckets accept every spelling at no
+        // extra cost, and each hit is then checked against the keywords
+        // exactly, so a rule's spellings cost one head, not three.
+        let mut keys: Vec<u32> = Vec::new();
+        let mut heads: Vec<Head> = Vec::new();
+        let mut spellings: Vec<(Vec<u8>, usize)> = Vec::new();
         for &i in &long {
-            let head = &patterns[i][..HEAD];
-            match heads.iter_mut().find(|(h, _)| *h == head) {
-                Some((_, Head::Long(list))) => list.push(i),
-                _ => heads.push((head, Head::Long(vec![i]))),
+            let spelling = &patterns[i][..HEAD];
+            let key = heads::fold(spelling);
+            let h = match keys.iter().position(|&k| k == key) {
+                Some(h) => h,
+                None => {
+                    keys.push(key);
+                    heads.push(Head::Long(Vec::new()));
+                    heads.len() - 1
+                }
+            };
+            if let Head::Long(list) = &mut heads[h] {
+                list.push(i);
+            }
+            if !spellings.iter().any(|(s, _)| s == spelling) {
+                spellings.push((spelling.to_vec(), h));
             }
         }
-        for (_, head) in &mut heads {
+        for head in &mut heads {
             if let Head::Long(list) = head {
                 list.sort_by_key(|&i| std::cmp::Reverse(patterns[i].len()));
             }
         }
         for (k, s) in short.iter().enumerate() {
-            heads.push((&patterns[s.pattern], Head::Short(k)));
+            spellings.push((patterns[s.pattern].clone(), heads.len()));
+            heads.push(Head::Short(k));
         }
-        let head_bytes: Vec<Vec<u8>> = heads.iter().map(|(h, _)| h.to_vec()).collect();
+        let spelling_bytes: Vec<Vec<u8>> = spellings.iter().map(|(s, _)| s.clone()).collect();
         let dfa = |prefilter: bool| {
             AhoCorasickBuilder::new()
                 .match_kind(MatchKind::LeftmostLongest)
@@ -117,11 +138,11 @@ impl Keywords {
                 .prefilter(prefilter)
                 .build(long.iter().map(|&i| &patterns[i]))
         };
-        let bucket = deal(&head_bytes, sets(&head_bytes) * SET);
-        let search = match Heads::new(&head_bytes, &bucket) {
+        let bucket = deal(&spelling_bytes, sets(&spelling_bytes) * SET);
+        let search = match Heads::new(&spellings, &bucket) {
             Some(screen) => Search::Packed(Box::new(Guarded {
                 screen,
-                heads: heads.into_iter().map(|(_, h)| h).collect(),
+                heads,
                 patterns: patterns.to_vec(),
                 dfa: dfa(false)?,
                 long,
@@ -132,8 +153,8 @@ impl Keywords {
         Ok(Keywords { search, short })
     }
 
-    /// Calls `hit(pattern, start, end)` for each leftmost-longest match of
-    /// the keywords of [`HEAD`] bytes or more in `hay[range]`, and each
+    /// Calls `hit(pattern, start, end)` for the longest keyword of [`HEAD`]
+    /// bytes or more that starts at each position of `hay[range]`, and each
     /// occurrence of a shorter one, in order of their starts.
     pub fn each(&self, hay: &[u8], range: Range<usize>, mut hit: impl FnMut(usize, usize, usize)) {
         match &self.search {
@@ -168,9 +189,8 @@ impl Guarded {
         floor: u128,
         hit: &mut impl FnMut(usize, usize, usize),
     ) {
-        // The screen's position (a block's start), and where the next
-        // long keyword may start: past the last one, maybe in a later block.
-        let (mut at, mut next) = (range.start, range.start);
+        // The screen's position (a block's start).
+        let mut at = range.start;
         let mut slow = false;
         // Hits wait until the block's clock stops: what the caller does
         // with them is not the screen's time.
@@ -193,17 +213,13 @@ impl Guarded {
                 span_end,
                 &mut |p, h| match &self.heads[h] {
                     Head::Long(list) => {
-                        if p < next {
-                            return;
-                        }
                         // Every keyword found here has this head: the longest
                         // of them is the match.
                         let rest = &hay[p..span_end];
                         if let Some(&k) =
                             list.iter().find(|&&k| rest.starts_with(&self.patterns[k]))
                         {
-                            next = p + self.patterns[k].len();
-                            hits.push((k, p, next));
+                            hits.push((k, p, p + self.patterns[k].len()));
                         }
                     }
                     &Head::Short(k) => {
@@ -224,11 +240,8 @@ impl Guarded {
             if took <= floor.saturating_mul(kib.max(1)) {
                 slow = false;
             } else if slow {
-                let long_from = next.max(at).min(range.end);
                 let from: Vec<usize> = next_short.iter().map(|&f| f.max(at)).collect();
-                merged(
-                    &self.dfa, &self.long, long_from, short, &from, hay, range.end, hit,
-                );
+                merged(&self.dfa, &self.long, at, short, &from, hay, range.end, hit);
                 return;
             } else {
                 slow = true;
@@ -237,7 +250,7 @@ impl Guarded {
     }
 }
 
-/// The automaton's leftmost-longest matches from `long_from`, its pattern
+/// The automaton's longest match at each start from `long_from`, its pattern
 /// ids mapped through `long` to the caller's, and each short keyword's
 /// occurrences from its `from`, all before `end`: merged in order of their
 /// starts as they are found, since a run of `@` holds one per byte.
@@ -252,11 +265,15 @@ fn merged(
     end: usize,
     hit: &mut impl FnMut(usize, usize, usize),
 ) {
-    let input = aho_corasick::Input::new(hay).range(long_from.min(end)..end);
-    let mut longs = dfa
-        .find_iter(input)
-        .map(|m| (long[m.pattern().as_usize()], m.start(), m.end()))
-        .peekable();
+    // Leftmost-longest from one byte past each match's start: the longest
+    // keyword at every start, overlapping ones included.
+    let mut start = long_from.min(end);
+    let mut longs = std::iter::from_fn(|| {
+        let m = dfa.find(aho_corasick::Input::new(hay).range(start..end))?;
+        start = m.start() + 1;
+        Some((long[m.pattern().as_usize()], m.start(), m.end()))
+    })
+    .peekable();
     let mut shorts: Vec<_> = short
         .iter()
         .zip(from)
@@ -416,9 +433,10 @@ fn deal(patterns: &[Vec<u8>], buckets: usize) -> Vec<usize> {
     // and any fourth), however many they are. Byte frequencies taken one
     // by one would spread them over buckets of unlike heads, where their
     // nybbles flag ordinary text.
+    // Spellings of one head (ASCII case aside) are one unit too.
+    let stem = |p: usize| folded_stem(&patterns[p]);
     let mut sorted: Vec<usize> = (0..patterns.len()).collect();
-    sorted.sort_by(|&a, &b| patterns[a].cmp(&patterns[b]));
-    let stem = |p: usize| &patterns[p][..patterns[p].len().min(HEAD - 1)];
+    sorted.sort_by_key(|&p| (stem(p), &patterns[p]));
     let mut units: Vec<Vec<usize>> = Vec::new();
     for &p in &sorted {
         match units.last_mut() {
@@ -526,13 +544,19 @@ fn deal(patterns: &[Vec<u8>], buckets: usize) -> Vec<usize> {
     bucket
 }
 
+/// A head's first three bytes, ASCII letters in lower case: heads with one
+/// stem share a bucket well.
+fn folded_stem(head: &[u8]) -> Vec<u8> {
+    head[..head.len().min(HEAD - 1)].to_ascii_lowercase()
+}
+
 /// Bucket sets for `heads`: each set costs eight byte shuffles per 32
 /// bytes screened; more keep buckets narrow as heads grow. Heads that
 /// differ in their last byte only share a bucket well, so they count once.
 /// Exact byte classes ([`heads::exact`]) keep buckets narrow with fewer
 /// sets: measured best at 2 sets for 177 keywords, 3 for 374, 4 for 551.
 fn sets(heads: &[Vec<u8>]) -> usize {
-    let mut stems: Vec<&[u8]> = heads.iter().map(|h| &h[..h.len().min(HEAD - 1)]).collect();
+    let mut stems: Vec<Vec<u8>> = heads.iter().map(|h| folded_stem(h)).collect();
     stems.sort_unstable();
     stems.dedup();
     match heads::exact() {
@@ -575,10 +599,10 @@ mod tests {
         assert!(bucket.iter().all(|&b| b < 16));
     }
 
-    /// Block by block, switching to the DFA or not, the matches are
-    /// those of one DFA pass over the whole range: blocks never cut a
-    /// match, and nested, overlapping or head-sharing keywords resolve
-    /// alike.
+    /// Block by block, switching to the DFA or not, and without AVX2, the
+    /// matches are the longest keyword at every start: blocks never cut a
+    /// match, a keyword inside or overlapping another is found at its own
+    /// start, and head-sharing keywords resolve alike.
     #[test]
     fn guarded_search_finds_what_one_pass_finds() {
         let words = [
@@ -593,6 +617,9 @@ mod tests {
             "aaaa",
             "aaaab",
             "toke",
+            "API-",
+            "PI-Key",
+            "OKEN",
             "@",
             "gh",
         ];
@@ -612,15 +639,22 @@ mod tests {
                 // A head ("acce") with no keyword of its own there.
                 4 => "access_tok",
                 5 => "@@",
+                // Overlapping keywords; spellings of a head in other cases.
+                6 => "X-API-Key ToKeN oKEN= TOKEN",
                 _ => " x=",
             };
             hay.extend_from_slice(piece.as_bytes());
         }
         let range = 3..hay.len() - 2;
+        // At each start, the longest keyword of 4 bytes or more.
         let mut want = Vec::new();
-        let input = aho_corasick::Input::new(&hay[..]).range(range.clone());
-        for m in g.dfa.find_iter(input) {
-            want.push((g.long[m.pattern().as_usize()], m.start(), m.end()));
+        for at in range.clone() {
+            let longest = (0..words.len())
+                .filter(|&w| words[w].len() >= HEAD && hay[at..range.end].starts_with(&patterns[w]))
+                .max_by_key(|&w| words[w].len());
+            if let Some(w) = longest {
+                want.push((w, at, at + words[w].len()));
+            }
         }
         for s in &k.short {
             for m in s.finder.find_iter(&hay[range.clone()]) {

@@ -130,8 +130,8 @@ impl Engine {
                 }
             }
         }
-        // Leftmost-longest search does not report a keyword that lies inside
-        // a longer one ("token" inside "access_token"), so a hit of the longer
+        // The search reports the longest keyword at each start, not one that
+        // begins a longer one ("ecret" in "ecret_key"), so a hit of the longer
         // keyword also selects the rules of every keyword it contains.
         let mut pattern_rules = owners.clone();
         for (a, pa) in patterns.iter().enumerate() {
