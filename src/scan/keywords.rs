@@ -97,16 +97,16 @@ impl Keywords {
             })
             .collect();
         // Heads that differ only in ASCII case (`oken`, `OKEN`, `Oken`) are
-        // one head to the screen: its buckets accept every spelling at no
-        // extra cost, and each hit is then checked against the keywords
-        // exactly, so a rule's spellings cost one head, not three.
-        let mut keys: Vec<u32> = Vec::new();
+        // one head: one unit when buckets are dealt, so its spellings share
+        // a bucket (with exact byte classes at no cost), and one list of
+        // keywords to check a hit of any spelling against.
+        let mut keys: Vec<Vec<u8>> = Vec::new();
         let mut heads: Vec<Head> = Vec::new();
         let mut spellings: Vec<(Vec<u8>, usize)> = Vec::new();
         for &i in &long {
             let spelling = &patterns[i][..HEAD];
-            let key = heads::fold(spelling);
-            let h = match keys.iter().position(|&k| k == key) {
+            let key = spelling.to_ascii_lowercase();
+            let h = match keys.iter().position(|k| *k == key) {
                 Some(h) => h,
                 None => {
                     keys.push(key);
