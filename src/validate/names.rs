@@ -313,6 +313,10 @@ pub fn classify(name: Name) -> NameClass {
     if w.iter().any(derived) {
         return NameClass::NotSecret;
     }
+    // Search-only keys (Algolia's `searchOnlyApiKey`) are made for browsers.
+    if w.windows(2).any(|p| p[0] == "search" && p[1] == "only") {
+        return NameClass::NotSecret;
+    }
     for i in (0..w.len()).rev() {
         let word = w[i].as_str();
         let prev = i.checked_sub(1).map(|j| w[j].as_str());
@@ -560,6 +564,8 @@ mod tests {
             "deltaToken",
             "public_key",
             "publishableKey",
+            "searchOnlyApiKey",
+            "ALGOLIA_SEARCH_ONLY_API_KEY",
             "cache_key",
             "PWD",
             "OLDPWD",

@@ -16,7 +16,7 @@ mod documented;
 mod identifier;
 
 pub use code::is_code;
-pub use documented::{is_documented, Documented, DOCUMENTED, DOCUMENTED_JWT_PAYLOADS};
+pub use documented::{is_documented, is_public, Documented, DOCUMENTED, DOCUMENTED_JWT_PAYLOADS};
 pub use identifier::not_identifier;
 
 /// Values up to this length are treated as API-token-sized: in random data

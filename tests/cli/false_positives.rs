@@ -321,6 +321,11 @@ fn clean_lines_under_secret_looking_names_have_no_findings() {
             "+ curl https://api.stripe.com/v1/charges -u sk_test_4eC39HqLyjWDarjtT1zdp7dc: -d amount=2000".to_string(),
             format!("> Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c x-request-id={uuid}"),
             format!("SECRET_KEY=aaaa1111bbbb2222cccc3333dddd4444 X-API-Key: 11111111-2222-3333-4444-555555555555 secret_id={uuid}"),
+            // Values made for browsers: a Mapbox public token, a Stripe
+            // publishable key, an Algolia search-only key, a Plaid Link token.
+            format!("203.0.113.{} - - [14/May/2024:09:12:44 +0000] \"GET /styles/v1/acme/streets/tiles/256/14/8185/5449?access_token=pk.eyJ1IjoiYWNtZS1tYXBzIiwiYSI6Im{}In0.{} HTTP/1.1\" 200 {}", i % 250, &c[..24], &b[..22], 900 + i),
+            format!(r#"{{"level":"info","msg":"checkout page","stripePublishableKey":"pk_live_{}","searchOnlyApiKey":"{a}"}}"#, rng_b64(&c).replace(['+', '/', '='], "")),
+            format!(r#"{{"level":"debug","msg":"plaid link created","link_token":"link-production-{uuid}","expiration":"2024-05-14T13:12:44Z"}}"#),
         ];
         text.push_str(&lines[i % lines.len()]);
         text.push('\n');

@@ -121,6 +121,57 @@ pub const DOCUMENTED_JWT_PAYLOADS: &[Documented] = &[
     },
 ];
 
+/// Prefixes of values their issuer documents as public: meant for browsers
+/// and apps, so they sit in page requests and client logs by design.
+/// Generic context rules (`access_token=`, `api_key:`) do not report them;
+/// a rule written for the family still may.
+pub const PUBLIC_PREFIXES: &[Documented] = &[
+    Documented {
+        value: "pk.eyJ",
+        what: "Mapbox public token",
+        source: "https://docs.mapbox.com/help/dive-deeper/access-tokens/",
+    },
+    Documented {
+        value: "pk_live_",
+        what: "Stripe publishable key",
+        source: "https://docs.stripe.com/keys",
+    },
+    Documented {
+        value: "pk_test_",
+        what: "Stripe publishable test key",
+        source: "https://docs.stripe.com/keys",
+    },
+    Documented {
+        value: "NRJS-",
+        what: "New Relic browser key",
+        source: "https://docs.newrelic.com/docs/apis/intro-apis/new-relic-api-keys/",
+    },
+    Documented {
+        value: "link-sandbox-",
+        what: "Plaid Link token (client-side, expires in hours)",
+        source: "https://plaid.com/docs/api/link/#linktokencreate",
+    },
+    Documented {
+        value: "link-development-",
+        what: "Plaid Link token (client-side, expires in hours)",
+        source: "https://plaid.com/docs/api/link/#linktokencreate",
+    },
+    Documented {
+        value: "link-production-",
+        what: "Plaid Link token (client-side, expires in hours)",
+        source: "https://plaid.com/docs/api/link/#linktokencreate",
+    },
+];
+
+/// Whether `v` (trimmed of quotes) starts with a prefix of
+/// [`PUBLIC_PREFIXES`].
+pub fn is_public(v: &[u8]) -> bool {
+    let v = super::trim_value(v);
+    PUBLIC_PREFIXES
+        .iter()
+        .any(|d| v.starts_with(d.value.as_bytes()))
+}
+
 /// Whether `v` (trimmed of quotes) is a documented sample credential, or a
 /// JWT carrying a documented sample payload.
 pub fn is_documented(v: &[u8]) -> bool {
@@ -140,6 +191,19 @@ pub fn is_documented(v: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn public_prefixes_match_only_at_the_start() {
+        assert!(is_public(b"pk.eyJ1IjoiYWNtZSIsImEiOiJjbHgifQ.abc"));
+        assert!(is_public(
+            b"\"link-sandbox-6f1c2a4e-0d2b-4c4a-9b1e-3f0a1b2c3d4e\""
+        ));
+        assert!(!is_public(b"sk.eyJ1IjoiYWNtZSIsImEiOiJjbHgifQ.abc"));
+        assert!(!is_public(b"xpk_live_51H8abc"));
+        assert!(!is_public(
+            b"access-sandbox-6f1c2a4e-0d2b-4c4a-9b1e-3f0a1b2c3d4e"
+        ));
+    }
 
     #[test]
     fn every_entry_is_matched_and_sourced() {
