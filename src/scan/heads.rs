@@ -68,6 +68,16 @@ pub struct Heads {
     /// The heads' first two bytes, one bit per pair: the scalar rest of a
     /// range (and short ranges, decoded blobs) skips most positions by it.
     pairs: Vec<u64>,
+    /// One bit per hash of each spelling's four bytes, about 32 bits a
+    /// spelling: a flag whose bytes miss it is no head. Once buckets hold
+    /// many unlike heads most flags are such misses, and one load from a
+    /// table of a few KiB costs less than the hash table's probe. (Looking
+    /// 8 flags up at once with AVX2 gathers was slower, 2026-12-03.)
+    filter: Vec<u64>,
+    filter_shift: u32,
+    /// The first bytes of the heads shorter than [`HEAD`], which the
+    /// filter does not hold: a flag there passes.
+    short_first: Vec<u8>,
 }
 
 impl Heads {
@@ -115,6 +125,9 @@ impl Heads {
             }
         }
         let size = (spellings.len() * 4).next_power_of_two().max(16);
+        let filter_bits = (spellings.len() * 32)
+            .next_power_of_two()
+            .clamp(1 << 12, 1 << 16);
         let mut screen = Heads {
             lo,
             hi,
@@ -122,6 +135,9 @@ impl Heads {
             ids: vec![0; size],
             shift: 32 - size.trailing_zeros(),
             pairs: vec![0; 1 << 10],
+            filter: vec![0; filter_bits / 64],
+            filter_shift: 32 - filter_bits.trailing_zeros(),
+            short_first: Vec::new(),
             short: Vec::new(),
             avx512: avx512(),
             exact,
@@ -137,10 +153,15 @@ impl Heads {
                 screen.pairs[pair >> 6] |= 1 << (pair & 63);
             }
             let Ok(h) = <[u8; HEAD]>::try_from(h.as_slice()) else {
+                if !screen.short_first.contains(&h[0]) {
+                    screen.short_first.push(h[0]);
+                }
                 screen.short.push((h.clone(), id));
                 continue;
             };
             let x = u32::from_le_bytes(h);
+            let f = screen.filtered(x);
+            screen.filter[f >> 6] |= 1 << (f & 63);
             let mut s = screen.slot(x);
             while screen.ids[s] != 0 && screen.slots[s] != x {
                 s = (s + 1) & (size - 1);
@@ -155,6 +176,21 @@ impl Heads {
 
     fn slot(&self, x: u32) -> usize {
         (x.wrapping_mul(0x9e37_79b1) >> self.shift) as usize
+    }
+
+    /// The filter's bit for four bytes (another hash than the table's).
+    fn filtered(&self, x: u32) -> usize {
+        (x.wrapping_mul(FILTER_MUL) >> self.filter_shift) as usize
+    }
+
+    /// Whether a flag at `p` may be a head, by the filter.
+    #[inline(always)]
+    fn may_be_head(&self, hay: &[u8], p: usize) -> bool {
+        let Some(b) = hay.get(p..p + HEAD) else {
+            return true;
+        };
+        let f = self.filtered(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        self.filter[f >> 6] & (1 << (f & 63)) != 0 || self.short_first.contains(&b[0])
     }
 
     /// Calls `hit(p, id)` for each head that has a spelling at `p` of `hay`.
@@ -270,7 +306,9 @@ impl Heads {
             while bits != 0 {
                 let j = bits.trailing_zeros() as usize;
                 bits &= bits - 1;
-                self.heads_at(hay, p + j, hit);
+                if self.may_be_head(hay, p + j) {
+                    self.heads_at(hay, p + j, hit);
+                }
             }
             p += 32;
         }
@@ -325,7 +363,9 @@ impl Heads {
             while bits != 0 {
                 let j = bits.trailing_zeros() as usize;
                 bits &= bits - 1;
-                self.heads_at(hay, p + j, hit);
+                if self.may_be_head(hay, p + j) {
+                    self.heads_at(hay, p + j, hit);
+                }
             }
             p += 64;
         }
@@ -373,13 +413,18 @@ impl Heads {
             while bits != 0 {
                 let j = bits.trailing_zeros() as usize;
                 bits &= bits - 1;
-                self.heads_at(hay, p + j, hit);
+                if self.may_be_head(hay, p + j) {
+                    self.heads_at(hay, p + j, hit);
+                }
             }
             p += 64;
         }
         p
     }
 }
+
+/// The filter's multiplier (the hash table's is another).
+const FILTER_MUL: u32 = 0x2545_f491;
 
 /// Whether the exact byte classes are used (AVX-512 VBMI): [`deal`]
 /// weighs buckets by them then.
