@@ -1,9 +1,11 @@
 //! The keyword search: every rule keyword found in one pass, the longer
 //! ones (at least [`HEAD`] bytes) as the longest that starts at each
-//! position, the shorter ones (`@`) at every occurrence. Matches may
-//! overlap: a keyword that starts inside another (`API-` in `X-API-Key`,
-//! with `PI-Key` one byte on) must not hide it, or the rules it selects
-//! would never run there.
+//! position unless it lies inside one found before, the shorter ones (`@`)
+//! at every occurrence. Matches may overlap: a keyword that starts inside
+//! another and ends past it (`PI-Key` one byte into `API-` in `X-API-Key`)
+//! must not be hidden, or the rules it selects would never run there. One
+//! that lies wholly inside (`oken` in `token=`) is: the engine runs its
+//! rules on the longer keyword's hit, whose window holds its own.
 //!
 //! The SIMD screen of `heads` runs over the keywords' distinct heads (first
 //! four bytes, or all of a short keyword), each head hit checked against
@@ -164,7 +166,7 @@ impl Keywords {
                 merged(
                     a,
                     long,
-                    range.start,
+                    (range.start, range.start),
                     &self.short,
                     &from,
                     hay,
@@ -189,8 +191,9 @@ impl Guarded {
         floor: u128,
         hit: &mut impl FnMut(usize, usize, usize),
     ) {
-        // The screen's position (a block's start).
-        let mut at = range.start;
+        // The screen's position (a block's start), and the end of the
+        // furthest-reaching long keyword found so far.
+        let (mut at, mut covered) = (range.start, range.start);
         let mut slow = false;
         // Hits wait until the block's clock stops: what the caller does
         // with them is not the screen's time.
@@ -219,7 +222,11 @@ impl Guarded {
                         if let Some(&k) =
                             list.iter().find(|&&k| rest.starts_with(&self.patterns[k]))
                         {
-                            hits.push((k, p, p + self.patterns[k].len()));
+                            let end = p + self.patterns[k].len();
+                            if end > covered {
+                                covered = end;
+                                hits.push((k, p, end));
+                            }
                         }
                     }
                     &Head::Short(k) => {
@@ -241,7 +248,10 @@ impl Guarded {
                 slow = false;
             } else if slow {
                 let from: Vec<usize> = next_short.iter().map(|&f| f.max(at)).collect();
-                merged(&self.dfa, &self.long, at, short, &from, hay, range.end, hit);
+                let longs = (at, covered);
+                merged(
+                    &self.dfa, &self.long, longs, short, &from, hay, range.end, hit,
+                );
                 return;
             } else {
                 slow = true;
@@ -250,7 +260,8 @@ impl Guarded {
     }
 }
 
-/// The automaton's longest match at each start from `long_from`, its pattern
+/// The automaton's longest match at each start from `longs.0` that ends past
+/// `longs.1` and past the matches before it, its pattern
 /// ids mapped through `long` to the caller's, and each short keyword's
 /// occurrences from its `from`, all before `end`: merged in order of their
 /// starts as they are found, since a run of `@` holds one per byte.
@@ -258,7 +269,7 @@ impl Guarded {
 fn merged(
     dfa: &AhoCorasick,
     long: &[usize],
-    long_from: usize,
+    longs: (usize, usize),
     short: &[Short],
     from: &[usize],
     hay: &[u8],
@@ -266,12 +277,15 @@ fn merged(
     hit: &mut impl FnMut(usize, usize, usize),
 ) {
     // Leftmost-longest from one byte past each match's start: the longest
-    // keyword at every start, overlapping ones included.
-    let mut start = long_from.min(end);
-    let mut longs = std::iter::from_fn(|| {
+    // keyword at every start, overlapping ones included, inner ones not.
+    let (mut start, mut covered) = (longs.0.min(end), longs.1);
+    let mut longs = std::iter::from_fn(|| loop {
         let m = dfa.find(aho_corasick::Input::new(hay).range(start..end))?;
         start = m.start() + 1;
-        Some((long[m.pattern().as_usize()], m.start(), m.end()))
+        if m.end() > covered {
+            covered = m.end();
+            return Some((long[m.pattern().as_usize()], m.start(), m.end()));
+        }
     })
     .peekable();
     let mut shorts: Vec<_> = short
@@ -600,9 +614,10 @@ mod tests {
     }
 
     /// Block by block, switching to the DFA or not, and without AVX2, the
-    /// matches are the longest keyword at every start: blocks never cut a
-    /// match, a keyword inside or overlapping another is found at its own
-    /// start, and head-sharing keywords resolve alike.
+    /// matches are the longest keyword at every start but those inside an
+    /// earlier match: blocks never cut a match, a keyword overlapping
+    /// another's end is found at its own start, and head-sharing keywords
+    /// resolve alike.
     #[test]
     fn guarded_search_finds_what_one_pass_finds() {
         let words = [
@@ -646,14 +661,18 @@ mod tests {
             hay.extend_from_slice(piece.as_bytes());
         }
         let range = 3..hay.len() - 2;
-        // At each start, the longest keyword of 4 bytes or more.
-        let mut want = Vec::new();
+        // At each start, the longest keyword of 4 bytes or more, unless it
+        // lies inside one found before.
+        let (mut want, mut covered) = (Vec::new(), 0);
         for at in range.clone() {
             let longest = (0..words.len())
                 .filter(|&w| words[w].len() >= HEAD && hay[at..range.end].starts_with(&patterns[w]))
                 .max_by_key(|&w| words[w].len());
             if let Some(w) = longest {
-                want.push((w, at, at + words[w].len()));
+                if at + words[w].len() > covered {
+                    covered = at + words[w].len();
+                    want.push((w, at, covered));
+                }
             }
         }
         for s in &k.short {

@@ -130,9 +130,10 @@ impl Engine {
                 }
             }
         }
-        // The search reports the longest keyword at each start, not one that
-        // begins a longer one ("ecret" in "ecret_key"), so a hit of the longer
-        // keyword also selects the rules of every keyword it contains.
+        // The search does not report a keyword that lies inside a longer one
+        // found before it ("oken" in "token=", "ecret" in "ecret_key"), so a
+        // hit of the longer keyword also selects the rules of every keyword
+        // it contains.
         let mut pattern_rules = owners.clone();
         for (a, pa) in patterns.iter().enumerate() {
             for (b, pb) in patterns.iter().enumerate() {
