@@ -156,8 +156,9 @@ impl Keywords {
     }
 
     /// Calls `hit(pattern, start, end)` for the longest keyword of [`HEAD`]
-    /// bytes or more that starts at each position of `hay[range]`, and each
-    /// occurrence of a shorter one, in order of their starts.
+    /// bytes or more that starts at each position of `hay[range]` and ends
+    /// past the ones before it, and each occurrence of a shorter one, in
+    /// order of their starts.
     pub fn each(&self, hay: &[u8], range: Range<usize>, mut hit: impl FnMut(usize, usize, usize)) {
         match &self.search {
             Search::Packed(g) => g.each(hay, range, &self.short, BLOCK, FLOOR, &mut hit),
@@ -261,8 +262,8 @@ impl Guarded {
 }
 
 /// The automaton's longest match at each start from `longs.0` that ends past
-/// `longs.1` and past the matches before it, its pattern
-/// ids mapped through `long` to the caller's, and each short keyword's
+/// `longs.1` and past the matches before it, its pattern ids mapped through
+/// `long` to the caller's, and each short keyword's
 /// occurrences from its `from`, all before `end`: merged in order of their
 /// starts as they are found, since a run of `@` holds one per byte.
 #[allow(clippy::too_many_arguments)]

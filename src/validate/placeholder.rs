@@ -1,7 +1,8 @@
 //! Deny-lists for values that match a rule's shape but are not credentials:
 //! documentation examples, template variables, masked or redacted values
 //! ([`is_placeholder`]), vendors' documented sample credentials
-//! ([`is_documented`]), identifiers that look random but are not secrets
+//! ([`is_documented`]) and values they document as public ([`is_public`],
+//! for generic rules only), identifiers that look random but are not secrets
 //! ([`not_identifier`], in the `identifier` submodule) and code
 //! ([`is_code`]).
 //!

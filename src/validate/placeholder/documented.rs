@@ -5,7 +5,9 @@
 //! not a finding.
 //!
 //! This is the one place they are listed, each with where it is published.
-//! Add an entry only for a value a vendor documents as its example.
+//! Add an entry only for a value a vendor documents as its example. Beside
+//! them, [`PUBLIC_PREFIXES`]: prefixes of values their issuer documents as
+//! public, which generic rules pass over.
 
 /// One documented sample credential.
 pub struct Documented {
