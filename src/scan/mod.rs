@@ -452,8 +452,9 @@ impl Engine {
                 let (ss, se) = (secret.start, secret.end);
                 let allowed = || self.allow.iter().any(|a| a.is_match(&hay[ss..se]));
                 if own.contains(&ss) && ss < se && !allowed() && !in_marker(hay, ss) {
+                    let named = validate::names::name_start(hay, whole.start())..whole.end();
                     if let Some(outcome) =
-                        validate::validate(&rule.checks, &hay[ss..se], &hay[whole.range()])
+                        validate::validate(&rule.checks, &hay[ss..se], &hay[named])
                     {
                         out.push(RawMatch {
                             rule: r,

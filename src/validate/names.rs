@@ -414,6 +414,25 @@ fn flush(cur: &mut String, out: &mut Vec<String>) {
     out.push(word);
 }
 
+/// Where the identifier that holds `hay[at]` starts, looking back at
+/// most [`NAME_REACH`] bytes: the name a match starting inside an
+/// identifier (`access_token` of `csrf_access_token`) is judged by. A
+/// pattern that spelt the head out (`[A-Za-z0-9_.-]{0,40}access_token`)
+/// cost its regex several times over in every window it searched.
+pub fn name_start(hay: &[u8], at: usize) -> usize {
+    if !hay.get(at).is_some_and(|&b| is_name_byte(b)) {
+        return at;
+    }
+    let low = at.saturating_sub(NAME_REACH);
+    hay[low..at]
+        .iter()
+        .rposition(|&b| !is_name_byte(b))
+        .map_or(low, |i| low + i + 1)
+}
+
+/// Longest identifier head [`name_start`] takes back.
+const NAME_REACH: usize = 64;
+
 fn is_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'[' | b']' | b'%')
 }
@@ -632,6 +651,19 @@ mod tests {
         assert_eq!(name("v1", "v1"), None);
         // A secret that is not in the match (a decoded one) has no name.
         assert_eq!(class_of(b"password=abc", b"zzz"), NameClass::Neutral);
+    }
+
+    /// A match that starts inside an identifier is named by all of it,
+    /// as far back as [`NAME_REACH`]; one starting at a delimiter by
+    /// itself.
+    #[test]
+    fn a_match_inside_an_identifier_takes_its_head() {
+        let hay = b"x csrf_access_token=abc";
+        assert_eq!(name_start(hay, 7), 2, "from `access` back to `csrf_`");
+        assert_eq!(name_start(hay, 2), 2);
+        assert_eq!(name_start(hay, 1), 1, "a blank starts no identifier");
+        let long = [b"a".repeat(100), b"_token".to_vec()].concat();
+        assert_eq!(name_start(&long, 101), 101 - NAME_REACH);
     }
 
     #[test]
