@@ -171,6 +171,14 @@ impl Engine {
         })
     }
 
+    /// Runs the keyword search alone over `hay` and counts its hits: the
+    /// screen's cost apart from the rules' (`benches/screen.rs`).
+    pub fn keyword_hits(&self, hay: &[u8]) -> usize {
+        let mut n = 0;
+        self.keywords.each(hay, 0..hay.len(), |_, _, _| n += 1);
+        n
+    }
+
     pub fn rules(&self) -> &[Rule] {
         &self.rules
     }
