@@ -110,13 +110,13 @@ def executable(name):
     return name
 
 
-def leaksweep_scan(binary, scan_args, argv_tail, data=None):
+def leaksweep_scan(binary, scan_args, argv_tail, data=None, cwd=None):
     """Runs `leaksweep scan` (jsonl) and yields ("f", finding line, 0) for
     its findings, then ("e", its stderr, exit status) if it said anything
     or failed."""
     cmd = [executable(binary), "scan", "--format", "jsonl", "-q",
            "--no-progress", "--no-config"] + scan_args + argv_tail
-    proc = subprocess.run(cmd, input=data,
+    proc = subprocess.run(cmd, input=data, cwd=cwd,
                           stdin=subprocess.DEVNULL if data is None else None,
                           capture_output=True, check=False)
     for line in proc.stdout.decode("utf-8", "replace").splitlines():
@@ -128,12 +128,17 @@ def leaksweep_scan(binary, scan_args, argv_tail, data=None):
                proc.returncode)
 
 
-def scan_local(binary, scan_args):
-    """A task over a share of local files: one leaksweep run for all."""
+def scan_local(binary, scan_args, cwd):
+    """A task over a share of local files: one leaksweep run for all, in
+    the driver's working directory, so that paths named relative to it
+    read the same files and are reported as named. (An executor of a
+    cluster runs in a work directory of its own; local mode shares the
+    driver's.)"""
     def run(names):
         names = list(names)
         if names:
-            yield from leaksweep_scan(binary, scan_args, ["--"] + names)
+            yield from leaksweep_scan(binary, scan_args, ["--"] + names,
+                                      cwd=cwd if os.path.isdir(cwd) else None)
     return run
 
 
@@ -170,7 +175,7 @@ def main(argv):
         rdd = sc.parallelize([[f[0] for f in share] for share in local],
                              max(1, len(local)))
         rdd = rdd.flatMap(lambda names: names).mapPartitions(
-            scan_local(args.leaksweep, args.scan_arg))
+            scan_local(args.leaksweep, args.scan_arg, os.getcwd()))
         if remote:
             pairs = sc.binaryFiles(",".join(remote), minPartitions=tasks)
             rdd = rdd.union(pairs.mapPartitions(

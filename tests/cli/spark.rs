@@ -125,3 +125,158 @@ fn issue_20_the_spark_job_equals_one_scan() {
         "the Parquet copy is written",
     );
 }
+
+/// A standalone Spark cluster on 127.0.0.1: a master and one worker, from
+/// PySpark's own distribution (`spark-class`), stopped when dropped.
+struct Cluster {
+    daemons: Vec<std::process::Child>,
+    url: String,
+}
+
+impl Cluster {
+    fn start(env: &Env) -> Cluster {
+        let home = Command::new("python3")
+            .args([
+                "-c",
+                "import os, pyspark; print(os.path.dirname(pyspark.__file__))",
+            ])
+            .output()
+            .expect("python3 runs");
+        let home = String::from_utf8_lossy(&home.stdout).trim().to_string();
+        let class = format!("{home}/bin/spark-class");
+        let mut cluster = Cluster {
+            daemons: Vec::new(),
+            url: String::new(),
+        };
+        let master = cluster.daemon(
+            &class,
+            &[
+                "org.apache.spark.deploy.master.Master",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--webui-port",
+                "0",
+            ],
+            "Starting Spark master at ",
+        );
+        cluster.url = master
+            .split("Starting Spark master at ")
+            .nth(1)
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        let work = env.mkdir("spark-work");
+        let work = work.to_string_lossy().into_owned();
+        let url = cluster.url.clone();
+        cluster.daemon(
+            &class,
+            &[
+                "org.apache.spark.deploy.worker.Worker",
+                "--host",
+                "127.0.0.1",
+                "--cores",
+                "2",
+                "--memory",
+                "1g",
+                "--webui-port",
+                "0",
+                "--work-dir",
+                &work,
+                &url,
+            ],
+            "Successfully registered with master",
+        );
+        cluster
+    }
+
+    /// Starts a daemon and returns its log line that holds `ready`, once
+    /// written (within two minutes).
+    fn daemon(&mut self, class: &str, args: &[&str], ready: &str) -> String {
+        use std::io::{BufRead, BufReader};
+        let mut child = Command::new(class)
+            .args(args)
+            .env("SPARK_LOCAL_IP", "127.0.0.1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spark-class starts");
+        let stderr = child.stderr.take().expect("piped");
+        self.daemons.push(child);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let ready = ready.to_string();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains(&ready) {
+                    let _ = tx.send(line);
+                }
+            }
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(120))
+            .expect("the Spark daemon comes up")
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for d in &mut self.daemons {
+            let _ = d.kill();
+            let _ = d.wait();
+        }
+    }
+}
+
+/// On a cluster, each executor runs in a work directory of its own, not
+/// the driver's: local paths named relative to the driver still read the
+/// same files, and the job's findings are one scan's, in its order.
+#[test]
+fn issue_20_the_spark_job_on_a_standalone_cluster_equals_one_scan() {
+    if pyspark_missing() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the Spark test: pip install pyspark (and Java 17)"
+        );
+        eprintln!("check skipped (spark/sweep.py): python3 cannot import pyspark");
+        return;
+    }
+    let mut rng = Rng::new(2006);
+    let env = Env::new();
+    for i in 0..6 {
+        let text = format!(
+            "2024-05-{:02}T09:12:44Z INFO deploy token={}\n",
+            1 + i,
+            tokens::github_classic(&mut rng, "ghp")
+        );
+        match i % 3 {
+            0 => env.write(&format!("logs/part-{i}.log.gz"), gzip(text.as_bytes())),
+            _ => env.write(&format!("logs/app/part-{i}.log"), text),
+        };
+    }
+    let scan = env.run(&["scan", "--format", "jsonl", "logs"]);
+    scan.expect_code(1);
+    let cluster = Cluster::start(&env);
+    let job = env!("CARGO_MANIFEST_DIR").to_string() + "/spark/sweep.py";
+    let mut cmd = Command::new("python3");
+    cmd.current_dir(env.root())
+        .env("SPARK_LOCAL_IP", "127.0.0.1")
+        .args([&job, "--master", &cluster.url, "--leaksweep", BIN])
+        .args(["--out", "sweep", "logs"]);
+    let out = cmd.output().expect("python3 runs");
+    let run = Run {
+        cmd: format!("{cmd:?}"),
+        status: out.status,
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    run.expect_code(1);
+    run.check_eq(
+        fs::read_to_string(env.path("sweep/findings.jsonl")).unwrap_or_default(),
+        scan.stdout(),
+        "findings, in the scan's order",
+    );
+    run.check(
+        fs::read_dir(env.path("spark-work")).is_ok_and(|mut d| d.next().is_some()),
+        "the executors ran in the worker's work directory",
+    );
+}
