@@ -10,21 +10,26 @@ use crate::archives::gzip;
 use crate::tokens;
 use crate::util::{Env, Rng, Run, BIN};
 
-fn pyspark_missing() -> bool {
+/// Whether the Spark tests are skipped, with a note: python3 cannot import
+/// pyspark here. CI must run them.
+fn skipped() -> bool {
     let probe = Command::new("python3")
         .args(["-c", "import pyspark"])
         .output();
-    !probe.is_ok_and(|o| o.status.success())
+    if probe.is_ok_and(|o| o.status.success()) {
+        return false;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must run the Spark test: pip install pyspark (and Java 17)"
+    );
+    eprintln!("check skipped (spark/sweep.py): python3 cannot import pyspark");
+    true
 }
 
 #[test]
 fn issue_20_the_spark_job_equals_one_scan() {
-    if pyspark_missing() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run the Spark test: pip install pyspark (and Java 17)"
-        );
-        eprintln!("check skipped (spark/sweep.py): python3 cannot import pyspark");
+    if skipped() {
         return;
     }
     let mut rng = Rng::new(2005);
@@ -61,26 +66,20 @@ fn issue_20_the_spark_job_equals_one_scan() {
     // `logs` as a local path, `more` as a Hadoop URL (read by Spark and
     // piped to leaksweep under that URL).
     let url = format!("file://{}", env.path("more").display());
-    let job = env!("CARGO_MANIFEST_DIR").to_string() + "/spark/sweep.py";
-    let mut cmd = Command::new("python3");
-    cmd.current_dir(env.root()).args([
-        &job,
-        "--master",
-        "local[2]",
-        "--leaksweep",
-        BIN,
-        "--out",
-        "sweep",
-        "--parquet",
-    ]);
-    cmd.arg(env.path("sweep.parquet")).args(["logs", &url]);
-    let out = cmd.output().expect("python3 runs");
-    let run = Run {
-        cmd: format!("{cmd:?}"),
-        status: out.status,
-        stdout: out.stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
+    let parquet = env.path("sweep.parquet").display().to_string();
+    let run = job(
+        &env,
+        &[
+            "--master",
+            "local[2]",
+            "--out",
+            "sweep",
+            "--parquet",
+            &parquet,
+            "logs",
+            &url,
+        ],
+    );
     run.expect_code(1);
     let read = |name: &str| fs::read_to_string(env.path(name)).unwrap_or_default();
     // A URL's findings name it; read as the local path, they are the same.
@@ -124,6 +123,24 @@ fn issue_20_the_spark_job_equals_one_scan() {
         env.path("sweep.parquet/_SUCCESS").exists(),
         "the Parquet copy is written",
     );
+}
+
+/// `python3 spark/sweep.py ARGS` in `env`'s root, with this build as its
+/// leaksweep.
+fn job(env: &Env, args: &[&str]) -> Run {
+    let job = env!("CARGO_MANIFEST_DIR").to_string() + "/spark/sweep.py";
+    let mut cmd = Command::new("python3");
+    cmd.current_dir(env.root())
+        .env("SPARK_LOCAL_IP", "127.0.0.1")
+        .args([&job, "--leaksweep", BIN])
+        .args(args);
+    let out = cmd.output().expect("python3 runs");
+    Run {
+        cmd: format!("{cmd:?}"),
+        status: out.status,
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
 }
 
 /// A standalone Spark cluster on 127.0.0.1: a master and one worker, from
@@ -232,12 +249,7 @@ impl Drop for Cluster {
 /// same files, and the job's findings are one scan's, in its order.
 #[test]
 fn issue_20_the_spark_job_on_a_standalone_cluster_equals_one_scan() {
-    if pyspark_missing() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run the Spark test: pip install pyspark (and Java 17)"
-        );
-        eprintln!("check skipped (spark/sweep.py): python3 cannot import pyspark");
+    if skipped() {
         return;
     }
     let mut rng = Rng::new(2006);
@@ -256,19 +268,7 @@ fn issue_20_the_spark_job_on_a_standalone_cluster_equals_one_scan() {
     let scan = env.run(&["scan", "--format", "jsonl", "logs"]);
     scan.expect_code(1);
     let cluster = Cluster::start(&env);
-    let job = env!("CARGO_MANIFEST_DIR").to_string() + "/spark/sweep.py";
-    let mut cmd = Command::new("python3");
-    cmd.current_dir(env.root())
-        .env("SPARK_LOCAL_IP", "127.0.0.1")
-        .args([&job, "--master", &cluster.url, "--leaksweep", BIN])
-        .args(["--out", "sweep", "logs"]);
-    let out = cmd.output().expect("python3 runs");
-    let run = Run {
-        cmd: format!("{cmd:?}"),
-        status: out.status,
-        stdout: out.stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
+    let run = job(&env, &["--master", &cluster.url, "--out", "sweep", "logs"]);
     run.expect_code(1);
     run.check_eq(
         fs::read_to_string(env.path("sweep/findings.jsonl")).unwrap_or_default(),
