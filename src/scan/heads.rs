@@ -429,7 +429,7 @@ const FILTER_MUL: u32 = 0x2545_f491;
 /// Whether the exact byte classes are used (AVX-512 VBMI): [`deal`]
 /// weighs buckets by them then.
 ///
-/// [`deal`]: super::keywords
+/// [`deal`]: super::deal
 pub fn exact() -> bool {
     #[cfg(target_arch = "x86_64")]
     {

@@ -14,15 +14,15 @@
 //! screen flags a position when each of its four bytes fits *some* head of
 //! the bucket, so a bucket of unlike heads flags ordinary text everywhere
 //! and verification swamps the scan. The heads are therefore dealt into
-//! buckets of alike heads first ([`deal`]), by how often their bytes occur
-//! in logs.
+//! buckets of alike heads first ([`deal`]).
 
 use std::ops::Range;
 use std::time::Instant;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
-use super::heads::{self, Heads, HEAD, MAX_SETS, SET};
+use super::deal;
+use super::heads::{Heads, HEAD};
 
 /// The keyword search: the screen where the CPU has AVX2, else an
 /// Aho-Corasick automaton (and memmem for the short keywords).
@@ -32,6 +32,10 @@ pub struct Keywords {
     /// Keywords shorter than a head (`@` for URL userinfo): every
     /// occurrence is a hit, whatever longer keyword it lies in.
     short: Vec<Short>,
+    /// The screen's heads as spelled, and whether their buckets came from
+    /// the table dealt offline ([`deal::buckets`]).
+    spellings: Vec<Vec<u8>>,
+    from_table: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -140,7 +144,7 @@ impl Keywords {
                 .prefilter(prefilter)
                 .build(long.iter().map(|&i| &patterns[i]))
         };
-        let bucket = deal(&spelling_bytes, sets(&spelling_bytes) * SET);
+        let (bucket, from_table) = deal::buckets(&spelling_bytes);
         let search = match Heads::new(&spellings, &bucket) {
             Some(screen) => Search::Packed(Box::new(Guarded {
                 screen,
@@ -152,7 +156,18 @@ impl Keywords {
             })),
             None => Search::Automaton(dfa(true)?, long),
         };
-        Ok(Keywords { search, short })
+        Ok(Keywords {
+            search,
+            short,
+            spellings: spelling_bytes,
+            from_table,
+        })
+    }
+
+    /// The screen's heads, and whether the table dealt offline held them
+    /// all.
+    pub fn heads(&self) -> (&[Vec<u8>], bool) {
+        (&self.spellings, self.from_table)
     }
 
     /// Calls `hit(pattern, start, end)` for the longest keyword of [`HEAD`]
@@ -320,320 +335,9 @@ fn merged(
     }
 }
 
-/// How often each ASCII byte occurs in log text, per 10,000 bytes: counted
-/// on the sample logs in `examples/` (access log, JSON application log,
-/// traceback), every printable byte at least 1. The screen's cost is the flags
-/// its buckets raise, so dealing by real frequencies matters: the coarse
-/// classes used before (lowercase 10, digits and capitals 4, separators 2)
-/// left the keyword screen a third slower once the set grew to 127.
-const LOG_BYTES: [u16; 128] = [
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 56, 0, 0, 0, 0, 0, //
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, //
-    687, 1, 683, 1, 1, 1, 5, 1, 27, 27, 1, 27, 119, 265, 207, 263, //
-    675, 513, 405, 221, 316, 248, 262, 172, 235, 181, 297, 26, 1, 19, 1, 6, //
-    1, 13, 5, 8, 6, 37, 3, 32, 31, 12, 7, 6, 30, 58, 3, 8, //
-    32, 4, 9, 8, 112, 4, 6, 5, 30, 4, 25, 29, 1, 29, 1, 71, //
-    1, 333, 188, 214, 218, 467, 183, 55, 75, 136, 7, 7, 159, 75, 133, 121, //
-    123, 38, 104, 205, 233, 81, 38, 5, 87, 55, 37, 23, 1, 23, 1, 0, //
-];
-
-/// How often a byte occurs in log text ([`LOG_BYTES`]; UTF-8 bytes
-/// beyond ASCII rarely).
-fn weight(b: u8) -> u32 {
-    LOG_BYTES.get(usize::from(b)).map_or(1, |&w| u32::from(w))
-}
-
-/// Expected share of log-text positions that a bucket of `members` flags,
-/// scaled: per screened byte, the weight of the bytes whose high and low
-/// nybbles both occur there in some member, multiplied over the bytes. A
-/// member shorter than a head accepts any byte past its end.
-fn flags<'a>(members: impl Iterator<Item = &'a [u8]>, table: &Weights) -> f64 {
-    let (mut his, mut los) = ([0u16; HEAD], [0u16; HEAD]);
-    for m in members {
-        for pos in 0..HEAD {
-            match m.get(pos) {
-                Some(&b) => {
-                    his[pos] |= 1 << (b >> 4);
-                    los[pos] |= 1 << (b & 15);
-                }
-                None => {
-                    his[pos] = u16::MAX;
-                    los[pos] = u16::MAX;
-                }
-            }
-        }
-    }
-    let mut share = 1.0;
-    for (&hi, &lo) in his.iter().zip(&los) {
-        // Set bits only: the build calls this for every trial move.
-        let (low, high) = (usize::from(lo as u8), usize::from(lo >> 8));
-        let mut w = 0;
-        let mut hs = hi;
-        while hs != 0 {
-            let h = hs.trailing_zeros() as usize;
-            hs &= hs - 1;
-            w += table.low[h][low] + table.high[h][high];
-        }
-        share *= f64::from(w);
-    }
-    share
-}
-
-/// [`flags`] for a screen that tells bytes apart exactly (by their low 7
-/// bits): per screened byte, the weight of the bytes some member has there.
-fn exact_flags<'a>(members: impl Iterator<Item = &'a [u8]>) -> f64 {
-    let mut sets = [[0u64; 2]; HEAD];
-    for m in members {
-        for (pos, set) in sets.iter_mut().enumerate() {
-            match m.get(pos) {
-                Some(&b) => set[usize::from(b >> 6 & 1)] |= 1 << (b & 63),
-                None => *set = [u64::MAX; 2],
-            }
-        }
-    }
-    let mut share = 1.0;
-    for set in &sets {
-        let mut w = 0;
-        for (half, &bits) in set.iter().enumerate() {
-            let mut bits = bits;
-            while bits != 0 {
-                let b = half * 64 + bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                w += weight(b as u8);
-            }
-        }
-        share *= f64::from(w);
-    }
-    share
-}
-
-/// Byte weights summed by nybbles: for a high nybble and a set of low
-/// nybbles 0–7 (or 8–15, as a bit mask), the weight of those bytes.
-struct Weights {
-    low: Vec<[u32; 256]>,
-    high: Vec<[u32; 256]>,
-}
-
-impl Weights {
-    fn new() -> Weights {
-        let sum = |h: usize, mask: usize, base: usize| -> u32 {
-            (0..8)
-                .filter(|l| mask & (1 << l) != 0)
-                .map(|l| weight((h << 4 | (base + l)) as u8))
-                .sum()
-        };
-        Weights {
-            low: (0..16)
-                .map(|h| std::array::from_fn(|m| sum(h, m, 0)))
-                .collect(),
-            high: (0..16)
-                .map(|h| std::array::from_fn(|m| sum(h, m, 8)))
-                .collect(),
-        }
-    }
-}
-
-/// Cost evaluations [`deal`] may spend: about 10 ms.
-const TRIALS: usize = 50_000;
-
-/// Deals the patterns into `buckets` buckets of alike patterns: returns
-/// each pattern's bucket. Starts from sorted runs (shared prefixes
-/// together), then swaps patterns between buckets while that lowers the
-/// expected flag rate.
-fn deal(patterns: &[Vec<u8>], total: usize) -> Vec<usize> {
-    let table = Weights::new();
-    // Heads that share their first three bytes go together, as one unit:
-    // a bucket of them flags only where those three bytes stand (`eyJ`
-    // and any fourth), however many they are. Byte frequencies taken one
-    // by one would spread them over buckets of unlike heads, where their
-    // nybbles flag ordinary text.
-    // Spellings of one head (ASCII case aside) are one unit too.
-    let stem = |p: usize| folded_stem(&patterns[p]);
-    let mut sorted: Vec<usize> = (0..patterns.len()).collect();
-    sorted.sort_by_key(|&p| (stem(p), &patterns[p]));
-    let mut units: Vec<Vec<usize>> = Vec::new();
-    for &p in &sorted {
-        match units.last_mut() {
-            Some(u) if stem(u[0]) == stem(p) => u.push(p),
-            _ => units.push(vec![p]),
-        }
-    }
-    // A head shorter than four bytes accepts any byte past its end, so in
-    // a bucket with others it flags wherever their first bytes stand (`@`
-    // dealt with `gh*` flagged every `g`: 1.1 M flags per 100 MB of logs
-    // with the staged rules): each such unit gets a bucket of its own, the
-    // last ones, and the rest are dealt into the others.
-    let (short, units): (Vec<Vec<usize>>, Vec<Vec<usize>>) = units
-        .into_iter()
-        .partition(|u| u.iter().any(|&p| patterns[p].len() < HEAD));
-    let n_buckets = total - short.len().min(total - 1);
-    let n = units.len();
-    let sorted: Vec<usize> = (0..n).collect();
-    let mut buckets: Vec<Vec<usize>> = Vec::with_capacity(n_buckets);
-    let mut rest = &sorted[..];
-    for b in 0..n_buckets {
-        let (run, tail) = rest.split_at((b..n).step_by(n_buckets).count());
-        buckets.push(run.to_vec());
-        rest = tail;
-    }
-    // Trials are counted: the build runs at every start, and swaps cost
-    // the square of the units, so past a few hundred heads the budget
-    // ends the search (a worse dealing, never a wrong one).
-    let trials = std::cell::Cell::new(0usize);
-    let exact = heads::exact();
-    let cost = |members: &[usize]| {
-        trials.set(trials.get() + 1);
-        let heads = members.iter().flat_map(|&u| &units[u]);
-        let heads = heads.map(|&p| patterns[p].as_slice());
-        if exact {
-            exact_flags(heads)
-        } else {
-            flags(heads, &table)
-        }
-    };
-    let spent = || trials.get() >= TRIALS;
-    let mut costs: Vec<f64> = buckets.iter().map(|b| cost(b)).collect();
-    // Each accepted move lowers the total, so this ends; the bounds keep
-    // the build quick whatever the patterns.
-    for _ in 0..8 {
-        let mut improved = false;
-        // Moves let buckets differ in size: heads that differ in their
-        // last byte only (`eyJa`, `eyJb` …) cost one bucket almost what
-        // one of them costs.
-        for a in 0..n_buckets {
-            let mut i = 0;
-            while i < buckets[a].len() {
-                let p = buckets[a].swap_remove(i);
-                let without = cost(&buckets[a]);
-                let mut best = (costs[a], a, 0.0);
-                for b in (0..n_buckets).filter(|&b| b != a) {
-                    buckets[b].push(p);
-                    let with = cost(&buckets[b]);
-                    buckets[b].pop();
-                    let total = without + with - costs[b];
-                    if total < best.0 * 0.999 {
-                        best = (total, b, with);
-                    }
-                }
-                let (_, b, with) = best;
-                if b == a {
-                    buckets[a].push(p);
-                    let last = buckets[a].len() - 1;
-                    buckets[a].swap(i, last);
-                    i += 1;
-                } else {
-                    buckets[b].push(p);
-                    costs[a] = without;
-                    costs[b] = with;
-                    improved = true;
-                }
-            }
-        }
-        for a in 0..n_buckets {
-            if spent() {
-                break;
-            }
-            for b in a + 1..n_buckets {
-                for i in 0..buckets[a].len() {
-                    for j in 0..buckets[b].len() {
-                        let (pa, pb) = (buckets[a][i], buckets[b][j]);
-                        buckets[a][i] = pb;
-                        buckets[b][j] = pa;
-                        let (ca, cb) = (cost(&buckets[a]), cost(&buckets[b]));
-                        if ca + cb < (costs[a] + costs[b]) * 0.999 {
-                            costs[a] = ca;
-                            costs[b] = cb;
-                            improved = true;
-                        } else {
-                            buckets[a][i] = pa;
-                            buckets[b][j] = pb;
-                        }
-                    }
-                }
-            }
-        }
-        if !improved || spent() {
-            break;
-        }
-    }
-    let mut bucket = vec![0; patterns.len()];
-    for (b, members) in buckets.iter().enumerate() {
-        for &u in members {
-            for &p in &units[u] {
-                bucket[p] = b;
-            }
-        }
-    }
-    for (i, unit) in short.iter().enumerate() {
-        for &p in unit {
-            bucket[p] = (n_buckets + i).min(total - 1);
-        }
-    }
-    bucket
-}
-
-/// A head's first three bytes, ASCII letters in lower case: heads with one
-/// stem share a bucket well.
-fn folded_stem(head: &[u8]) -> Vec<u8> {
-    head[..head.len().min(HEAD - 1)].to_ascii_lowercase()
-}
-
-/// Bucket sets for `heads`: each set costs eight byte shuffles per 32
-/// bytes screened; more keep buckets narrow as heads grow. Heads that
-/// differ in their last byte only share a bucket well, so they count once.
-/// Exact byte classes ([`heads::exact`]) keep buckets narrow with fewer
-/// sets: measured best at 2 sets for 177 keywords, 3 for 374, 4 for 551.
-/// With nybbles, 330 stems raised 7.3 M flags per 100 MB of logs at 4
-/// sets, 5.0 M at 5 and 2.9 M at 6, and the screen took 0.085, 0.080 and
-/// 0.081 s: past 5 sets a set costs what the flags it saves cost.
-fn sets(heads: &[Vec<u8>]) -> usize {
-    let mut stems: Vec<Vec<u8>> = heads.iter().map(|h| folded_stem(h)).collect();
-    stems.sort_unstable();
-    stems.dedup();
-    match heads::exact() {
-        true => stems.len().div_ceil(96).clamp(2, 4),
-        false => stems.len().div_ceil(72).clamp(2, MAX_SETS),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A keyword shorter than a head shares its bucket with no other
-    /// head, however few the buckets.
-    #[test]
-    fn short_heads_get_buckets_of_their_own() {
-        // Past a few hundred heads the dealing's budget ends its search.
-        let mut seed = 11u32;
-        let mut words: Vec<String> = (0..400)
-            .map(|_| {
-                (0..5)
-                    .map(|_| {
-                        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                        char::from(b"abcdefghijklmnopqrstuvwxyz_-."[(seed >> 24) as usize % 29])
-                    })
-                    .collect()
-            })
-            .collect();
-        words.extend(["@".to_string(), "r8_".to_string()]);
-        let patterns: Vec<Vec<u8>> = words.iter().map(|w| w.as_bytes().to_vec()).collect();
-        let bucket = deal(&patterns, 40);
-        for (i, w) in words.iter().enumerate() {
-            let mates: Vec<&str> = (0..words.len())
-                .filter(|&j| j != i && bucket[j] == bucket[i])
-                .map(|j| words[j].as_str())
-                .collect();
-            if w.len() < HEAD {
-                assert!(
-                    mates.is_empty(),
-                    "{w} shares bucket {} with {mates:?}",
-                    bucket[i]
-                );
-            }
-        }
-        assert!(bucket.iter().all(|&b| b < 40));
-    }
 
     /// Every keyword gets a bucket, and hits come back as the caller's
     /// keyword indexes.
@@ -644,7 +348,7 @@ mod tests {
             "sig=", "assw", "ession", "earer ", "mysql", "redis", "dapi", "pul-", "hvb.", "xoxe",
         ];
         let patterns: Vec<Vec<u8>> = words.iter().map(|w| w.as_bytes().to_vec()).collect();
-        let bucket = deal(&patterns, 16);
+        let bucket = deal::deal(&patterns, 16);
         let k = Keywords::new(&patterns).expect("builds");
         let hay = b"a ghp_x b OKEN c dapi d hvb. e xoxe f";
         let mut hits = Vec::new();
@@ -754,28 +458,12 @@ mod tests {
         // Without AVX2: the automaton and memmem, merged in order.
         let plain = Keywords {
             search: Search::Automaton(g.dfa.clone(), g.long.clone()),
-            short: k.short.clone(),
+            ..k.clone()
         };
         let mut got = Vec::new();
         plain.each(&hay, range.clone(), |p, s, e| got.push((p, s, e)));
         assert!(got.windows(2).all(|w| w[0].1 <= w[1].1), "in order");
         got.sort_unstable_by_key(|&(p, s, _)| (s, p));
         assert_eq!(got, want, "automaton");
-    }
-
-    /// Keywords sharing their first bytes land in one bucket: the screen's
-    /// false alarms then stay as rare as each bucket's rarest byte allows.
-    #[test]
-    fn alike_keywords_share_a_bucket() {
-        let mut words: Vec<String> = ["ghp_", "gho_", "ghu_"]
-            .iter()
-            .map(|w| w.to_string())
-            .collect();
-        // 45 keywords in all: buckets of 3 (or 2), filled with unlike ones.
-        words.extend((0..42).map(|i| format!("{}{}zz", (b'a' + i % 26) as char, i)));
-        let patterns: Vec<Vec<u8>> = words.iter().map(|w| w.as_bytes().to_vec()).collect();
-        let bucket = deal(&patterns, 16);
-        let gh: Vec<_> = (0..3).map(|w| bucket[w]).collect();
-        assert!(gh.iter().all(|b| *b == gh[0]), "{gh:?}");
     }
 }

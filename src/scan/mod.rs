@@ -9,6 +9,7 @@
 //! runs, so a token hit by several keywords of one rule is found once.
 
 pub mod chunk;
+pub mod deal;
 pub mod decode;
 mod heads;
 mod keywords;
@@ -177,6 +178,13 @@ impl Engine {
         let mut n = 0;
         self.keywords.each(hay, 0..hay.len(), |_, _, _| n += 1);
         n
+    }
+
+    /// The keyword screen's heads as spelled, and whether their buckets
+    /// came from the table dealt offline (`deal`); for the tool that deals
+    /// them (`cargo run --release --example deal`).
+    pub fn screen_heads(&self) -> (&[Vec<u8>], bool) {
+        self.keywords.heads()
     }
 
     pub fn rules(&self) -> &[Rule] {
@@ -839,6 +847,22 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The table dealt offline holds every built-in head: a keyword added
+    /// without running the tool again would leave the screen to the byte
+    /// model's dealing, several times the flags.
+    #[test]
+    fn the_offline_dealing_covers_the_built_in_heads() {
+        let rules = Rules::load(&[]).expect("built-in rules load");
+        let engine = Engine::new(rules).expect("engine builds");
+        let (heads, from_table) = engine.screen_heads();
+        assert!(
+            from_table || deal::exact_screen(),
+            "src/scan/buckets.txt lacks some of the {} heads: regenerate it \
+             as examples/deal.rs says",
+            heads.len()
+        );
+    }
 
     fn engine(toml: &str) -> Engine {
         let mut r = Rules::default();
