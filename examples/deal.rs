@@ -11,7 +11,9 @@
 //! The arguments are files or directories of sample logs (`.log`, `.jsonl`
 //! and files without an extension). `--with DIR` adds a section for the
 //! built-in rules and `DIR`'s (`--rules DIR`); `--sets N` sets the set
-//! count.
+//! count. `--check` deals nothing: it prints the flags the shipped buckets
+//! and the byte model's raise on the sample, to weigh the table on other
+//! logs than those it was dealt against.
 
 use std::path::{Path, PathBuf};
 
@@ -30,6 +32,8 @@ fn run() -> Result<(), String> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let mut sets = None;
     let mut with = vec![Vec::new()];
+    let check = args.iter().any(|a| a == "--check");
+    args.retain(|a| a != "--check");
     while let Some(i) = args.iter().position(|a| a == "--sets" || a == "--with") {
         let value = args
             .get(i + 1)
@@ -52,21 +56,33 @@ fn run() -> Result<(), String> {
     }
     let bytes: usize = texts.iter().map(Vec::len).sum();
     let sample = Sample::new(&texts);
-    println!("# The keyword screen's buckets, dealt by `cargo run --release --example deal`");
-    println!(
-        "# (see examples/deal.rs) against {bytes} bytes of sample logs in {} files.",
-        texts.len()
-    );
-    println!("# One section per rule set; the screen uses the first that holds all its heads.");
+    if !check {
+        println!("# The keyword screen's buckets, dealt by `cargo run --release --example deal`");
+        println!(
+            "# (see examples/deal.rs) against {bytes} bytes of sample logs in {} files.",
+            texts.len()
+        );
+        println!("# One section per rule set; the screen uses the first that holds all its heads.");
+    }
     for extra in with {
         let rules = Rules::load(&extra).map_err(|e| e.to_string())?;
         let count = rules.len();
         let engine = Engine::new(rules).map_err(|e| e.to_string())?;
         let spellings = engine.screen_heads().0.to_vec();
         let sets = sets.unwrap_or_else(|| deal::sets(&spellings));
+        let model = deal::deal(&spellings, sets * deal::SET);
+        if check {
+            let (shipped, from_table) = deal::buckets(&spellings);
+            println!(
+                "{count} rules: flags on the sample {} with the shipped buckets{}, {} by the byte model",
+                sample.flagged(&spellings, &shipped),
+                if from_table { "" } else { " (not all in the table)" },
+                sample.flagged(&spellings, &model)
+            );
+            continue;
+        }
         let started = std::time::Instant::now();
         let bucket = deal::optimize(&spellings, &sample, sets);
-        let model = deal::deal(&spellings, sets * deal::SET);
         let name = match extra.first() {
             Some(dir) => format!("built-in + {}", dir.display()),
             None => "built-in".to_string(),

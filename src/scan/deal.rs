@@ -16,8 +16,8 @@ use std::collections::HashMap;
 pub use super::heads::SET;
 use super::heads::{self, HEAD, MAX_SETS};
 
-/// The buckets of the built-in heads, worked out by [`optimize`]: one
-/// line per spelling, its bytes in hex and its bucket.
+/// The buckets of the built-in heads, worked out by [`optimize`]: per rule
+/// set a section, one line per spelling, its bytes in hex and its bucket.
 const TABLE: &str = include_str!("buckets.txt");
 
 /// Whether the screen tells bytes apart exactly (AVX-512 VBMI), where the
@@ -104,17 +104,16 @@ pub fn table_text(spellings: &[Vec<u8>], bucket: &[usize]) -> String {
 
 /// The `known` buckets kept, and each unknown head put where the byte model
 /// says it adds the fewest flags: beside a spelling of its stem if one is
-/// known, else in any bucket of `total` without a short head. None when an
-/// unknown head is short (it needs a bucket of its own) or `total` is less
-/// than the known buckets need.
+/// known, else in any bucket of `total` (or as many as the known ones use)
+/// without a short head. None when an unknown head is short: it needs a
+/// bucket of its own.
 fn place(spellings: &[Vec<u8>], known: &[Option<usize>], total: usize) -> Option<Vec<usize>> {
     let used = known.iter().flatten().max().map_or(0, |b| b + 1);
     let total = total.max(used.div_ceil(SET) * SET).min(SET * MAX_SETS);
-    if used > total
-        || spellings
-            .iter()
-            .zip(known)
-            .any(|(s, k)| k.is_none() && s.len() < HEAD)
+    if spellings
+        .iter()
+        .zip(known)
+        .any(|(s, k)| k.is_none() && s.len() < HEAD)
     {
         return None;
     }
@@ -140,8 +139,9 @@ fn place(spellings: &[Vec<u8>], known: &[Option<usize>], total: usize) -> Option
     let mut bucket: Vec<usize> = known.iter().map(|k| k.unwrap_or(usize::MAX)).collect();
     for i in (0..spellings.len()).filter(|&i| known[i].is_none()) {
         let stem = folded_stem(&spellings[i]);
-        let mate = (0..spellings.len())
-            .find(|&j| bucket[j] != usize::MAX && folded_stem(&spellings[j]) == stem);
+        let mate = (0..spellings.len()).find(|&j| {
+            bucket[j] != usize::MAX && open[bucket[j]] && folded_stem(&spellings[j]) == stem
+        });
         let b = match mate {
             Some(j) => bucket[j],
             None => (0..total).filter(|&b| open[b]).min_by(|&a, &b| {
@@ -688,6 +688,10 @@ mod tests {
         assert_eq!(&bucket[..3], &[3, 0, 7]);
         assert_eq!(bucket[3], 3);
         assert!(bucket[4] < 7);
+        // A long head whose stem is a short head's does not join it.
+        let beside = spell(&["r8_", "r8_x"]);
+        let bucket = place(&beside, &[Some(7), None], 8).expect("placed");
+        assert_ne!(bucket[1], 7);
         let short = spell(&["oken", "r8_"]);
         assert_eq!(place(&short, &[Some(0), None], 8), None);
     }
