@@ -194,23 +194,11 @@ impl Sample {
     /// The positions of the sample that a bucket of `members` flags.
     fn flags<'a>(&self, members: impl Iterator<Item = &'a [u8]>) -> u64 {
         let mut accept = [[false; 256]; HEAD];
-        let (mut his, mut los) = ([0u16; HEAD], [0u16; HEAD]);
-        let mut any = false;
-        for m in members {
-            any = true;
-            for pos in 0..HEAD {
-                match m.get(pos) {
-                    Some(&b) => {
-                        his[pos] |= 1 << (b >> 4);
-                        los[pos] |= 1 << (b & 15);
-                    }
-                    None => (his[pos], los[pos]) = (u16::MAX, u16::MAX),
-                }
-            }
-        }
-        if !any {
+        let mut members = members.peekable();
+        if members.peek().is_none() {
             return 0;
         }
+        let (his, los) = nybbles(members);
         for (pos, accept) in accept.iter_mut().enumerate() {
             for (b, a) in accept.iter_mut().enumerate() {
                 *a = his[pos] & 1 << (b >> 4) != 0 && los[pos] & 1 << (b & 15) != 0;
@@ -340,21 +328,7 @@ fn weight(b: u8) -> u32 {
 /// nybbles both occur there in some member, multiplied over the bytes. A
 /// member shorter than a head accepts any byte past its end.
 fn flags<'a>(members: impl Iterator<Item = &'a [u8]>, table: &Weights) -> f64 {
-    let (mut his, mut los) = ([0u16; HEAD], [0u16; HEAD]);
-    for m in members {
-        for pos in 0..HEAD {
-            match m.get(pos) {
-                Some(&b) => {
-                    his[pos] |= 1 << (b >> 4);
-                    los[pos] |= 1 << (b & 15);
-                }
-                None => {
-                    his[pos] = u16::MAX;
-                    los[pos] = u16::MAX;
-                }
-            }
-        }
-    }
+    let (his, los) = nybbles(members);
     let mut share = 1.0;
     for (&hi, &lo) in his.iter().zip(&los) {
         // Set bits only: the build calls this for every trial move.
@@ -369,6 +343,25 @@ fn flags<'a>(members: impl Iterator<Item = &'a [u8]>, table: &Weights) -> f64 {
         share *= f64::from(w);
     }
     share
+}
+
+/// A bucket's nybble classes: per head byte, the high and the low nybbles
+/// (bits) its members have there. A member shorter than a head accepts
+/// any byte past its end.
+fn nybbles<'a>(members: impl Iterator<Item = &'a [u8]>) -> ([u16; HEAD], [u16; HEAD]) {
+    let (mut his, mut los) = ([0u16; HEAD], [0u16; HEAD]);
+    for m in members {
+        for pos in 0..HEAD {
+            match m.get(pos) {
+                Some(&b) => {
+                    his[pos] |= 1 << (b >> 4);
+                    los[pos] |= 1 << (b & 15);
+                }
+                None => (his[pos], los[pos]) = (u16::MAX, u16::MAX),
+            }
+        }
+    }
+    (his, los)
 }
 
 /// [`flags`] for a screen that tells bytes apart exactly (by their low 7
