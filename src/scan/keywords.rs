@@ -17,6 +17,7 @@
 //! buckets of alike heads first ([`deal`]).
 
 use std::ops::Range;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
@@ -67,8 +68,11 @@ pub struct Guarded {
     heads: Vec<Head>,
     patterns: Vec<Vec<u8>>,
     /// The keywords of [`HEAD`] bytes or more, searched byte by byte (ids
-    /// are indexes into `long`).
-    dfa: AhoCorasick,
+    /// are indexes into `long`) once the screen is slow: built then, and
+    /// shared by every clone, since its build took a tenth of the start
+    /// with 300-odd rules and most scans never need it. `None` if it
+    /// failed to build (the screen then goes on).
+    dfa: Arc<OnceLock<Option<AhoCorasick>>>,
     long: Vec<usize>,
     /// Longest keyword: a match starting in a block ends this far past it.
     longest: usize,
@@ -137,24 +141,17 @@ impl Keywords {
             heads.push(Head::Short(k));
         }
         let spelling_bytes: Vec<Vec<u8>> = spellings.iter().map(|(s, _)| s.clone()).collect();
-        let dfa = |prefilter: bool| {
-            AhoCorasickBuilder::new()
-                .match_kind(MatchKind::LeftmostLongest)
-                .kind(Some(AhoCorasickKind::DFA))
-                .prefilter(prefilter)
-                .build(long.iter().map(|&i| &patterns[i]))
-        };
         let (bucket, from_table) = deal::buckets(&spelling_bytes);
         let search = match Heads::new(&spellings, &bucket) {
             Some(screen) => Search::Packed(Box::new(Guarded {
                 screen,
                 heads,
                 patterns: patterns.to_vec(),
-                dfa: dfa(false)?,
+                dfa: Arc::default(),
                 long,
                 longest: patterns.iter().map(Vec::len).max().unwrap_or(0),
             })),
-            None => Search::Automaton(dfa(true)?, long),
+            None => Search::Automaton(automaton(patterns, &long, true)?, long),
         };
         Ok(Keywords {
             search,
@@ -195,6 +192,13 @@ impl Keywords {
 }
 
 impl Guarded {
+    /// The automaton over the long keywords, built on first use.
+    fn automaton(&self) -> Option<&AhoCorasick> {
+        self.dfa
+            .get_or_init(|| automaton(&self.patterns, &self.long, false).ok())
+            .as_ref()
+    }
+
     /// The screen block by block; once two blocks in a row take longer
     /// than `floor` ns per KiB, the DFA from there on. (One slow block may
     /// be a page fault or a preempted thread.)
@@ -233,11 +237,15 @@ impl Guarded {
                 &mut |p, h| match &self.heads[h] {
                     Head::Long(list) => {
                         // Every keyword found here has this head: the longest
-                        // of them is the match.
+                        // of them is the match. Their byte after the head is
+                        // compared first: a head that common words hold
+                        // (`ecko` in `Gecko/`) is mostly no keyword there.
                         let rest = &hay[p..span_end];
-                        if let Some(&k) =
-                            list.iter().find(|&&k| rest.starts_with(&self.patterns[k]))
-                        {
+                        let next = rest.get(HEAD);
+                        if let Some(&k) = list.iter().find(|&&k| {
+                            let kw = &self.patterns[k];
+                            kw.get(HEAD).is_none_or(|b| next == Some(b)) && rest.starts_with(kw)
+                        }) {
                             let end = p + self.patterns[k].len();
                             if end > covered {
                                 covered = end;
@@ -262,18 +270,29 @@ impl Guarded {
             at = block_end;
             if took <= floor.saturating_mul(kib.max(1)) {
                 slow = false;
-            } else if slow {
+            } else if let Some(dfa) = slow.then(|| self.automaton()).flatten() {
                 let from: Vec<usize> = next_short.iter().map(|&f| f.max(at)).collect();
                 let longs = (at, covered);
-                merged(
-                    &self.dfa, &self.long, longs, short, &from, hay, range.end, hit,
-                );
+                merged(dfa, &self.long, longs, short, &from, hay, range.end, hit);
                 return;
             } else {
                 slow = true;
             }
         }
     }
+}
+
+/// An automaton over the `long` keywords of `patterns`, leftmost-longest.
+fn automaton(
+    patterns: &[Vec<u8>],
+    long: &[usize],
+    prefilter: bool,
+) -> Result<AhoCorasick, aho_corasick::BuildError> {
+    AhoCorasickBuilder::new()
+        .match_kind(MatchKind::LeftmostLongest)
+        .kind(Some(AhoCorasickKind::DFA))
+        .prefilter(prefilter)
+        .build(long.iter().map(|&i| &patterns[i]))
 }
 
 /// The automaton's longest match at each start from `longs.0` that ends past
@@ -457,7 +476,7 @@ mod tests {
         }
         // Without AVX2: the automaton and memmem, merged in order.
         let plain = Keywords {
-            search: Search::Automaton(g.dfa.clone(), g.long.clone()),
+            search: Search::Automaton(g.automaton().expect("builds").clone(), g.long.clone()),
             ..k.clone()
         };
         let mut got = Vec::new();
