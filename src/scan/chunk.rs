@@ -174,22 +174,35 @@ impl InOrder<'_> {
 }
 
 /// Scans one chunk: its findings, lines counted from the chunk's start,
-/// and the newlines it holds. Each byte is counted once, while the chunk
-/// is still in cache from its scan.
+/// and the newlines it holds, which the keyword screen counted as it read
+/// the chunk.
 fn scan_piece(engine: &Engine, hay: &[u8], p: &Piece, origin: &Origin) -> (Vec<Finding>, u64) {
     let overlap = engine.overlap();
     let ext = p.own.start.saturating_sub(overlap)..(p.own.end + overlap).min(hay.len());
     let mut all: Vec<RawMatch> = Vec::new();
-    engine.scan(hay, ext, &mut all);
+    let screened = engine.scan(hay, ext, &mut all);
     let owned: Vec<RawMatch> = all
         .iter()
         .filter(|m| p.own.contains(&m.secret.start))
         .cloned()
         .collect();
     let mut lines = LineTracker::new(p.own.start, 1, p.line_start as i64);
-    let found = findings(engine, hay, 0, &owned, &all, &mut lines, origin);
-    lines.advance(hay, p.own.end);
-    (found, lines.line - 1)
+    // Each finding's line is counted from the screen's last mark before it,
+    // not from the chunk's start.
+    let mut marks = screened.marks_in(hay, p.own.clone()).peekable();
+    let mut found = Vec::with_capacity(owned.len());
+    for m in &owned {
+        let mut last = None;
+        while let Some(mark) = marks.next_if(|&(at, _)| at <= m.secret.start) {
+            last = Some(mark);
+        }
+        if let Some((at, newlines)) = last {
+            lines.jump(hay, at, 1 + newlines as u64);
+        }
+        let one = std::slice::from_ref(m);
+        found.extend(findings(engine, hay, 0, one, &all, &mut lines, origin));
+    }
+    (found, screened.newlines_in(hay, p.own.clone()) as u64)
 }
 
 /// Cuts `hay` into chunks of about `size` bytes that end just after a
@@ -492,6 +505,35 @@ mod tests {
             .expect("no read error");
             assert_eq!(n, hay.len() as u64);
             assert_eq!(streamed, whole, "one byte per read, {chunk}-byte fills");
+        }
+    }
+
+    /// A chunk of many screen blocks: each finding's line is counted from
+    /// the screen's last mark before it, and must be the line a plain
+    /// count gives.
+    #[test]
+    fn lines_past_the_screens_blocks_are_counted_right() {
+        let rules = Rules::builtin().expect("built-in rules");
+        let one = haystack(&rules);
+        let mut hay = Vec::new();
+        while hay.len() < 1 << 20 {
+            hay.extend_from_slice(&one);
+            hay.extend_from_slice(&b"filler line\n".repeat(1000));
+        }
+        let engine = Engine::new(rules).expect("engine");
+        let found = collected(&engine, &hay, &Origin::default(), usize::MAX / 2, &|_| {});
+        assert!(found.len() > 1000, "only {} findings", found.len());
+        let late = found.iter().filter(|f| f.offset > Some(1 << 19)).count();
+        assert!(late > 100, "{late} findings past the first blocks");
+        for f in &found {
+            let at = f.offset.expect("offset") as usize;
+            let line = 1 + hay[..at].iter().filter(|&&b| b == b'\n').count() as u64;
+            let start = hay[..at]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1);
+            assert_eq!(f.line, Some(line), "line at {at}");
+            assert_eq!(f.column, Some((at - start + 1) as u64), "column at {at}");
         }
     }
 

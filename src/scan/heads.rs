@@ -15,6 +15,8 @@
 
 use std::ops::Range;
 
+use super::locate::count_newlines;
+
 /// Buckets in a set: one bit each of a byte.
 pub const SET: usize = 8;
 /// Most sets a screen uses: 64 buckets.
@@ -219,19 +221,23 @@ impl Heads {
 
     /// Calls `hit(position, head)` for each position in `at` where a head
     /// begins and ends by `limit` (at most `hay.len()`), in order of
-    /// position.
+    /// position. Returns the newlines in `at` (up to `limit`): the AVX2
+    /// kernel counts them from the bytes it has loaded anyway, which spares
+    /// the scan a pass of its own over them (5% of a scan).
     pub fn each(
         &self,
         hay: &[u8],
         at: Range<usize>,
         limit: usize,
         hit: &mut impl FnMut(usize, usize),
-    ) {
+    ) -> usize {
         let hay = &hay[..limit.min(hay.len())];
         let end = at.end.min(hay.len());
-        let mut p = at.start;
+        let mut p = at.start.min(end);
+        let mut newlines = 0;
         #[cfg(target_arch = "x86_64")]
         {
+            let from = p;
             if !self.exact.is_empty() {
                 // SAFETY: `exact` is filled only where the CPU has AVX-512
                 // VBMI (and BW).
@@ -241,9 +247,11 @@ impl Heads {
                 // SAFETY: `avx512` holds only where the CPU has AVX-512 BW.
                 p = unsafe { by_sets!(self.lo.len(), self.avx512(hay, p, end, hit)) };
             }
+            newlines += count_newlines(&hay[from..p]);
             // SAFETY: `new` made a screen only where the CPU has AVX2.
-            p = unsafe { by_sets!(self.lo.len(), self.avx2(hay, p, end, hit)) };
+            p = unsafe { by_sets!(self.lo.len(), self.avx2(hay, p, end, hit, &mut newlines)) };
         }
+        newlines += count_newlines(&hay[p..end]);
         while p < end {
             // The last byte has no pair: its heads are checked directly.
             let second = hay.get(p + 1).copied().unwrap_or(0);
@@ -253,11 +261,12 @@ impl Heads {
             }
             p += 1;
         }
+        newlines
     }
 
     /// The screen 32 positions at a time from `p` while they lie before
-    /// `end` and their four bytes in `hay`; returns where it stopped, for
-    /// the scalar rest.
+    /// `end` and their four bytes in `hay`, adding the newlines among them
+    /// to `newlines`; returns where it stopped, for the scalar rest.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn avx2<const S: usize>(
@@ -266,6 +275,7 @@ impl Heads {
         mut p: usize,
         end: usize,
         hit: &mut impl FnMut(usize, usize),
+        newlines: &mut usize,
     ) -> usize {
         use std::arch::x86_64::*;
         let table = |t: &[u8; 16]| _mm256_broadcastsi128_si256(_mm_loadu_si128(t.as_ptr().cast()));
@@ -278,8 +288,10 @@ impl Heads {
             }
         }
         let nybble = _mm256_set1_epi8(0x0f);
+        let newline = _mm256_set1_epi8(b'\n' as i8);
         let zero = _mm256_setzero_si256();
         let base = hay.as_ptr();
+        let mut lines = 0;
         // The loads reach 32 + 3 bytes past `p`.
         while p + 32 <= end && p + 32 + HEAD - 1 <= hay.len() {
             let mut los = [zero; HEAD];
@@ -287,6 +299,10 @@ impl Heads {
             for k in 0..HEAD {
                 // SAFETY: p + k + 32 <= hay.len().
                 let v = _mm256_loadu_si256(base.add(p + k).cast());
+                if k == 0 {
+                    let at = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, newline));
+                    lines += (at as u32).count_ones() as usize;
+                }
                 los[k] = _mm256_and_si256(v, nybble);
                 his[k] = _mm256_and_si256(_mm256_srli_epi16(v, 4), nybble);
             }
@@ -312,6 +328,7 @@ impl Heads {
             }
             p += 32;
         }
+        *newlines += lines;
         p
     }
     /// [`Self::avx2`] 64 positions at a time.
@@ -489,7 +506,7 @@ mod tests {
                 0 | 1 => hay.extend_from_slice(&words[(seed >> 8) as usize % words.len()]),
                 2 => hay.extend_from_slice(b"aaaaaa"),
                 3 => hay.extend_from_slice("\u{e9}\u{c9}C".as_bytes()),
-                _ => hay.push(b" =_xeyJokgh@"[(seed >> 8) as usize % 12]),
+                _ => hay.push(b" =_xeyJokgh@\n"[(seed >> 8) as usize % 13]),
             }
         }
         hay.extend_from_slice(b"x@Oken");
@@ -552,7 +569,17 @@ mod tests {
                         }
                     }
                     let mut got = Vec::new();
-                    screen.each(&hay, range.clone(), limit, &mut |p, h| got.push((p, h)));
+                    let newlines =
+                        screen.each(&hay, range.clone(), limit, &mut |p, h| got.push((p, h)));
+                    let end = range.end.min(limit);
+                    assert_eq!(
+                        newlines,
+                        hay[range.start..end]
+                            .iter()
+                            .filter(|&&b| b == b'\n')
+                            .count(),
+                        "newlines: sets {sets}, range {range:?}, {wide}"
+                    );
                     assert!(got.windows(2).all(|w| w[0].0 <= w[1].0), "in order");
                     got.sort_unstable();
                     want.sort_unstable();

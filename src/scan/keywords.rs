@@ -24,6 +24,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
 use super::deal;
 use super::heads::{Heads, HEAD};
+use super::locate::count_newlines;
 
 /// The keyword search: the screen where the CPU has AVX2, else an
 /// Aho-Corasick automaton (and memmem for the short keywords).
@@ -170,11 +171,21 @@ impl Keywords {
     /// Calls `hit(pattern, start, end)` for the longest keyword of [`HEAD`]
     /// bytes or more that starts at each position of `hay[range]` and ends
     /// past the ones before it, and each occurrence of a shorter one, in
-    /// order of their starts.
-    pub fn each(&self, hay: &[u8], range: Range<usize>, mut hit: impl FnMut(usize, usize, usize)) {
+    /// order of their starts. Returns the newlines in `hay[range]`, which
+    /// the screen counts as it reads (see [`Heads::each`]).
+    pub fn each(
+        &self,
+        hay: &[u8],
+        range: Range<usize>,
+        mut hit: impl FnMut(usize, usize, usize),
+    ) -> Lines {
         match &self.search {
             Search::Packed(g) => g.each(hay, range, &self.short, BLOCK, FLOOR, &mut hit),
             Search::Automaton(a, long) => {
+                let lines = Lines {
+                    newlines: count_newlines(&hay[range.clone()]),
+                    marks: Vec::new(),
+                };
                 let from = vec![range.start; self.short.len()];
                 merged(
                     a,
@@ -186,9 +197,19 @@ impl Keywords {
                     range.end,
                     &mut hit,
                 );
+                lines
             }
         }
     }
+}
+
+/// The newlines a keyword search counted in its range, and at each block
+/// of the screen after the first, its start and the newlines before it in
+/// the range: a line number anywhere is then a short count away.
+#[derive(Debug, Default)]
+pub struct Lines {
+    pub newlines: usize,
+    pub marks: Vec<(usize, usize)>,
 }
 
 impl Guarded {
@@ -210,10 +231,11 @@ impl Guarded {
         block: usize,
         floor: u128,
         hit: &mut impl FnMut(usize, usize, usize),
-    ) {
+    ) -> Lines {
         // The screen's position (a block's start), and the end of the
         // furthest-reaching long keyword found so far.
         let (mut at, mut covered) = (range.start, range.start);
+        let mut lines = Lines::default();
         let mut slow = false;
         // Hits wait until the block's clock stops: what the caller does
         // with them is not the screen's time.
@@ -230,7 +252,7 @@ impl Guarded {
             // A match starting in the block is found whole: the span
             // reaches a keyword's length past it.
             let span_end = (block_end + self.longest).min(range.end);
-            self.screen.each(
+            lines.newlines += self.screen.each(
                 hay,
                 at..block_end,
                 span_end,
@@ -268,17 +290,22 @@ impl Guarded {
             }
             let kib = (block_end - at) as u128 / 1024;
             at = block_end;
+            if at < range.end {
+                lines.marks.push((at, lines.newlines));
+            }
             if took <= floor.saturating_mul(kib.max(1)) {
                 slow = false;
             } else if let Some(dfa) = slow.then(|| self.automaton()).flatten() {
                 let from: Vec<usize> = next_short.iter().map(|&f| f.max(at)).collect();
                 let longs = (at, covered);
                 merged(dfa, &self.long, longs, short, &from, hay, range.end, hit);
-                return;
+                lines.newlines += count_newlines(&hay[at..range.end]);
+                return lines;
             } else {
                 slow = true;
             }
         }
+        lines
     }
 }
 
@@ -428,10 +455,10 @@ mod tests {
                 3 => "ghp_ghp_ghp_",
                 // A head ("acce") with no keyword of its own there.
                 4 => "access_tok",
-                5 => "@@",
+                5 => "@@\n",
                 // Overlapping keywords; spellings of a head in other cases.
                 6 => "X-API-Key ToKeN oKEN= TOKEN",
-                _ => " x=",
+                _ => " x=\n\n",
             };
             hay.extend_from_slice(piece.as_bytes());
         }
@@ -458,10 +485,13 @@ mod tests {
         }
         want.sort_unstable_by_key(|&(p, s, _)| (s, p));
         assert!(want.len() > 100, "{} matches", want.len());
+        // The newlines are counted as the search reads, DFA or screen.
+        let newlines = hay[range.clone()].iter().filter(|&&b| b == b'\n').count();
+        assert!(newlines > 50, "{newlines} newlines");
         for block in [1, 2, 3, 7, 64, 1000, 1 << 20] {
             for floor in [0, u128::MAX] {
                 let mut got = Vec::new();
-                g.each(
+                let counted = g.each(
                     &hay,
                     range.clone(),
                     &k.short,
@@ -472,6 +502,12 @@ mod tests {
                 assert!(got.windows(2).all(|w| w[0].1 <= w[1].1), "in order");
                 got.sort_unstable_by_key(|&(p, s, _)| (s, p));
                 assert_eq!(got, want, "block {block}, floor {floor}");
+                assert_eq!(counted.newlines, newlines, "block {block}, floor {floor}");
+                for &(at, before) in &counted.marks {
+                    let n = hay[range.start..at].iter().filter(|&&b| b == b'\n').count();
+                    assert_eq!(before, n, "mark at {at}, block {block}, floor {floor}");
+                }
+                assert!(block >= range.len() || floor == 0 || !counted.marks.is_empty());
             }
         }
         // Without AVX2: the automaton and memmem, merged in order.
@@ -480,9 +516,10 @@ mod tests {
             ..k.clone()
         };
         let mut got = Vec::new();
-        plain.each(&hay, range.clone(), |p, s, e| got.push((p, s, e)));
+        let counted = plain.each(&hay, range.clone(), |p, s, e| got.push((p, s, e)));
         assert!(got.windows(2).all(|w| w[0].1 <= w[1].1), "in order");
         got.sort_unstable_by_key(|&(p, s, _)| (s, p));
         assert_eq!(got, want, "automaton");
+        assert_eq!(counted.newlines, newlines, "automaton");
     }
 }

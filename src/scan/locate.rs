@@ -55,6 +55,21 @@ impl LineTracker {
         self.pos = to;
     }
 
+    /// Moves to `to`, known to be on line `line`, without counting the
+    /// newlines between (the keyword screen counted them).
+    pub fn jump(&mut self, hay: &[u8], to: usize, line: u64) {
+        if to <= self.pos {
+            return;
+        }
+        if line != self.line {
+            if let Some(i) = memchr::memrchr(b'\n', &hay[self.pos..to]) {
+                self.line_start = (self.pos + i + 1) as i64;
+            }
+        }
+        self.line = line;
+        self.pos = to;
+    }
+
     /// Moves the tracker's frame when the first `by` bytes of the buffer
     /// are dropped.
     pub fn shift(&mut self, by: usize) {

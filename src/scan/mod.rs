@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use crate::rules::{Rule, Rules};
 use crate::validate::{self, Outcome};
-use keywords::Keywords;
+use keywords::{Keywords, Lines};
 use regex_automata::{Anchored, Input};
 
 /// A confirmed match of one rule in a haystack.
@@ -267,16 +267,19 @@ impl Engine {
     /// decoded view of it (see `decode`), and PEM blocks written behind a
     /// per-line prefix are reassembled; what they find is reported with
     /// its raw span.
-    pub fn scan(&self, hay: &[u8], own: Range<usize>, out: &mut Vec<RawMatch>) {
+    ///
+    /// Returns what the keyword screen read and the newlines it counted.
+    pub fn scan(&self, hay: &[u8], own: Range<usize>, out: &mut Vec<RawMatch>) -> Screened {
         let first = out.len();
         let mut views = Views::default();
-        self.scan_raw(hay, &own, out, Some(&mut views));
+        let screened = self.scan_raw(hay, &own, out, Some(&mut views));
         if !views.is_empty() {
             let found = self.scan_views(hay, &own, &views, &out[first..]);
             merge_decoded(hay, out, first, found, |r| self.rules[r].spec.kind);
         }
         out[first..].sort_by_key(|m| (m.secret.start, m.secret.end, m.rule));
         dedup_overlaps(&self.rules, out, first, 2 * self.reach);
+        screened
     }
 
     /// The keyword search and confirm step over `hay` itself; notes in
@@ -287,7 +290,7 @@ impl Engine {
         own: &Range<usize>,
         out: &mut Vec<RawMatch>,
         mut views: Option<&mut Views>,
-    ) {
+    ) -> Screened {
         let mut pending: Vec<Option<Range<usize>>> = vec![None; self.rules.len()];
         let search_from = own.start.saturating_sub(self.reach);
         let search_to = (own.end + self.reach).min(hay.len());
@@ -310,12 +313,17 @@ impl Engine {
                 self.extend(hay, r, w, &mut pending, own, out);
             }
         };
-        self.keywords
+        let lines = self
+            .keywords
             .each(hay, search_from..search_to, |p, start, end| {
                 let (rules, reach) = (&self.pattern_rules[p], self.pattern_reach[p]);
                 hit(rules, reach, start, end, self.blob[p]);
             });
         self.flush(hay, &mut pending, own, out);
+        Screened {
+            range: search_from..search_to,
+            lines,
+        }
     }
 
     /// Notes for decoding the base64 run that starts at `start` of `hay`
@@ -493,6 +501,51 @@ impl Engine {
         if let (Some(stats), Some(clock)) = (&self.stats, clock) {
             stats.add(r, clock.elapsed());
         }
+    }
+}
+
+/// What the keyword screen read in one scan, and the newlines it counted
+/// there: a chunk's line numbers without a pass of their own over it.
+pub struct Screened {
+    range: Range<usize>,
+    lines: Lines,
+}
+
+impl Screened {
+    /// The newlines in `part` of `hay`: the screen's count less those of
+    /// the screened ends outside `part`, counted again (a part the screen
+    /// did not cover whole is counted afresh).
+    pub fn newlines_in(&self, hay: &[u8], part: Range<usize>) -> usize {
+        if !self.covers(&part) {
+            return locate::count_newlines(&hay[part]);
+        }
+        self.lines.newlines
+            - locate::count_newlines(&hay[self.range.start..part.start])
+            - locate::count_newlines(&hay[part.end..self.range.end])
+    }
+
+    /// The screen's marks within `part` as (position, newlines from
+    /// `part.start` to it); none for a part it did not cover whole.
+    pub fn marks_in<'a>(
+        &'a self,
+        hay: &[u8],
+        part: Range<usize>,
+    ) -> impl Iterator<Item = (usize, usize)> + 'a {
+        let covered = self.covers(&part);
+        let before = if covered {
+            locate::count_newlines(&hay[self.range.start..part.start])
+        } else {
+            0
+        };
+        self.lines
+            .marks
+            .iter()
+            .filter(move |&&(at, _)| covered && part.contains(&at))
+            .map(move |&(at, n)| (at, n - before))
+    }
+
+    fn covers(&self, part: &Range<usize>) -> bool {
+        self.range.start <= part.start && part.start <= part.end && part.end <= self.range.end
     }
 }
 
