@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use super::locate::{findings, LineTracker, Origin};
-use super::{Engine, RawMatch};
+use super::{Engine, RawMatch, Screened};
 use crate::finding::Finding;
 
 /// Bytes per parallel chunk of a mapped file and per roll-buffer fill.
@@ -187,22 +187,46 @@ fn scan_piece(engine: &Engine, hay: &[u8], p: &Piece, origin: &Origin) -> (Vec<F
         .cloned()
         .collect();
     let mut lines = LineTracker::new(p.own.start, 1, p.line_start as i64);
-    // Each finding's line is counted from the screen's last mark before it,
-    // not from the chunk's start.
-    let mut marks = screened.marks_in(hay, p.own.clone()).peekable();
+    let (own, all) = (p.own.clone(), &all);
+    let found = counted_findings(
+        engine, hay, 0, own, &owned, all, &screened, &mut lines, origin,
+    );
+    (found, lines.line - 1)
+}
+
+/// Findings for `owned` (sorted, in `own`), with `lines` at `own.start`:
+/// each line is counted from the last of the screen's marks before it, and
+/// `lines` is left at `own.end` by the screen's count, so that the bytes
+/// are not counted again.
+#[allow(clippy::too_many_arguments)]
+fn counted_findings(
+    engine: &Engine,
+    hay: &[u8],
+    base: u64,
+    own: Range<usize>,
+    owned: &[RawMatch],
+    all: &[RawMatch],
+    screened: &Screened,
+    lines: &mut LineTracker,
+    origin: &Origin,
+) -> Vec<Finding> {
+    let first = lines.line;
+    let mut marks = screened.marks_in(hay, own.clone()).peekable();
     let mut found = Vec::with_capacity(owned.len());
-    for m in &owned {
+    for m in owned {
         let mut last = None;
         while let Some(mark) = marks.next_if(|&(at, _)| at <= m.secret.start) {
             last = Some(mark);
         }
         if let Some((at, newlines)) = last {
-            lines.jump(hay, at, 1 + newlines as u64);
+            lines.jump(hay, at, first + newlines as u64);
         }
         let one = std::slice::from_ref(m);
-        found.extend(findings(engine, hay, 0, one, &all, &mut lines, origin));
+        found.extend(findings(engine, hay, base, one, all, lines, origin));
     }
-    (found, screened.newlines_in(hay, p.own.clone()) as u64)
+    let newlines = screened.newlines_in(hay, own.clone());
+    lines.jump(hay, own.end, first + newlines as u64);
+    found
 }
 
 /// Cuts `hay` into chunks of about `size` bytes that end just after a
@@ -314,12 +338,21 @@ pub fn scan_reader_in<R: Read>(
             .filter(|m| fill.owned.contains(&m.secret.start))
             .cloned()
             .collect();
-        if !owned.is_empty() {
-            emit(findings(
-                engine, fill.buf, fill.base, &owned, fill.all, &mut lines, origin,
-            ));
+        let (buf, own) = (fill.buf, fill.owned.clone());
+        let found = counted_findings(
+            engine,
+            buf,
+            fill.base,
+            own,
+            &owned,
+            fill.all,
+            fill.screened,
+            &mut lines,
+            origin,
+        );
+        if !found.is_empty() {
+            emit(found);
         }
-        lines.advance(fill.buf, fill.owned.end);
         lines.shift(fill.dropped);
     })
 }
@@ -336,6 +369,8 @@ pub struct Fill<'a> {
     pub all: &'a [RawMatch],
     /// How many bytes at the start of `buf` the next fill drops.
     pub dropped: usize,
+    /// What the keyword screen read of `buf`, and the newlines it counted.
+    pub screened: &'a Screened,
 }
 
 /// Reads a stream through a roll buffer of about [`CHUNK`] bytes and scans
@@ -379,7 +414,7 @@ fn fills_in<R: Read>(
             memchr::memrchr(b'\n', &buf[owned_from..limit]).map_or(limit, |i| owned_from + i + 1)
         };
         let mut all = Vec::new();
-        engine.scan(&buf, 0..buf.len(), &mut all);
+        let screened = engine.scan(&buf, 0..buf.len(), &mut all);
         let keep_from = cut.saturating_sub(overlap);
         on(&Fill {
             buf: &buf,
@@ -387,6 +422,7 @@ fn fills_in<R: Read>(
             owned: owned_from..cut,
             all: &all,
             dropped: keep_from,
+            screened: &screened,
         });
         if eof {
             let bytes = base + buf.len() as u64;
@@ -535,6 +571,13 @@ mod tests {
             assert_eq!(f.line, Some(line), "line at {at}");
             assert_eq!(f.column, Some((at - start + 1) as u64), "column at {at}");
         }
+        // A stream's fill is counted the same way.
+        let mut streamed = Vec::new();
+        scan_reader(&engine, &hay[..], &Origin::default(), &mut |b| {
+            streamed.extend(b)
+        })
+        .expect("no read error");
+        assert_eq!(streamed, found);
     }
 
     #[test]
