@@ -10,6 +10,8 @@
 //! - `LEAKSWEEP_HAR_BYTES` total size (default 600_000_000; `_` allowed)
 //! - `LEAKSWEEP_HAR_FILES` number of files (default 5)
 //! - `LEAKSWEEP_HAR_RUNS` timed runs per command (default 3)
+//! - `LEAKSWEEP_BENCH_BASELINE` path of another leaksweep binary (a build of
+//!   main) timed beside this one; its recall is not checked
 //!
 //! Prints best and median wall time, MB/s and peak RSS (`ru_maxrss` from
 //! `wait4`) per command, then recall: every planted (file, entry, field,
@@ -357,11 +359,16 @@ fn run() -> io::Result<i32> {
             .map(String::from)
             .to_vec()
     };
-    let commands: Vec<(String, PathBuf, Vec<String>)> = vec![
+    let mut commands: Vec<(String, PathBuf, Vec<String>)> = vec![
         ("cat".into(), PathBuf::from("cat"), names.clone()),
         ("leaksweep scan --threads 2".into(), bin.clone(), scan("2")),
         ("leaksweep scan --threads 1".into(), bin.clone(), scan("1")),
     ];
+    if let Some(base) = std::env::var_os("LEAKSWEEP_BENCH_BASELINE") {
+        let base = PathBuf::from(base);
+        commands.push(("baseline scan --threads 2".into(), base.clone(), scan("2")));
+        commands.push(("baseline scan --threads 1".into(), base, scan("1")));
+    }
     // Warm the page cache.
     measure(Path::new("cat"), &names, Path::new("/dev/null"))?;
     println!(
