@@ -172,7 +172,8 @@ impl Keywords {
     /// bytes or more that starts at each position of `hay[range]` and ends
     /// past the ones before it, and each occurrence of a shorter one, in
     /// order of their starts. Returns the newlines in `hay[range]`, which
-    /// the screen counts as it reads (see [`Heads::each`]).
+    /// the screen counts as it reads (see [`Heads::each`]), with its block
+    /// marks ([`Lines`]).
     pub fn each(
         &self,
         hay: &[u8],
