@@ -187,9 +187,9 @@ fn scan_piece(engine: &Engine, hay: &[u8], p: &Piece, origin: &Origin) -> (Vec<F
         .cloned()
         .collect();
     let mut lines = LineTracker::new(p.own.start, 1, p.line_start as i64);
-    let (own, all) = (p.own.clone(), &all);
+    let own = p.own.clone();
     let found = counted_findings(
-        engine, hay, 0, own, &owned, all, &screened, &mut lines, origin,
+        engine, hay, 0, own, &owned, &all, &screened, &mut lines, origin,
     );
     (found, lines.line - 1)
 }
@@ -211,20 +211,20 @@ fn counted_findings(
     origin: &Origin,
 ) -> Vec<Finding> {
     let first = lines.line;
-    let mut marks = screened.marks_in(hay, own.clone()).peekable();
+    let (newlines, marks) = screened.lines_in(hay, own.clone());
+    let mut marks = marks.into_iter().peekable();
     let mut found = Vec::with_capacity(owned.len());
     for m in owned {
         let mut last = None;
         while let Some(mark) = marks.next_if(|&(at, _)| at <= m.secret.start) {
             last = Some(mark);
         }
-        if let Some((at, newlines)) = last {
-            lines.jump(hay, at, first + newlines as u64);
+        if let Some((at, before)) = last {
+            lines.jump(hay, at, first + before as u64);
         }
         let one = std::slice::from_ref(m);
         found.extend(findings(engine, hay, base, one, all, lines, origin));
     }
-    let newlines = screened.newlines_in(hay, own.clone());
     lines.jump(hay, own.end, first + newlines as u64);
     found
 }

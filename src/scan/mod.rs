@@ -512,36 +512,24 @@ pub struct Screened {
 }
 
 impl Screened {
-    /// The newlines in `part` of `hay`: the screen's count less those of
-    /// the screened ends outside `part`, counted again (a part the screen
-    /// did not cover whole is counted afresh).
-    pub fn newlines_in(&self, hay: &[u8], part: Range<usize>) -> usize {
+    /// The newlines in `part` of `hay`, and the screen's marks within it
+    /// as (position, newlines from `part.start` to it): the screen's counts
+    /// less those of the screened ends outside `part`, each counted once
+    /// more. A part the screen did not cover whole is counted afresh,
+    /// without marks.
+    pub fn lines_in(&self, hay: &[u8], part: Range<usize>) -> (usize, Vec<(usize, usize)>) {
         if !self.covers(&part) {
-            return locate::count_newlines(&hay[part]);
+            return (locate::count_newlines(&hay[part]), Vec::new());
         }
-        self.lines.newlines
-            - locate::count_newlines(&hay[self.range.start..part.start])
-            - locate::count_newlines(&hay[part.end..self.range.end])
-    }
-
-    /// The screen's marks within `part` as (position, newlines from
-    /// `part.start` to it); none for a part it did not cover whole.
-    pub fn marks_in<'a>(
-        &'a self,
-        hay: &[u8],
-        part: Range<usize>,
-    ) -> impl Iterator<Item = (usize, usize)> + 'a {
-        let covered = self.covers(&part);
-        let before = if covered {
-            locate::count_newlines(&hay[self.range.start..part.start])
-        } else {
-            0
-        };
-        self.lines
+        let before = locate::count_newlines(&hay[self.range.start..part.start]);
+        let after = locate::count_newlines(&hay[part.end..self.range.end]);
+        let marks = self
+            .lines
             .marks
             .iter()
-            .filter(move |&&(at, _)| covered && part.contains(&at))
-            .map(move |&(at, n)| (at, n - before))
+            .filter(|&&(at, _)| part.contains(&at));
+        let marks = marks.map(|&(at, n)| (at, n - before)).collect();
+        (self.lines.newlines - before - after, marks)
     }
 
     fn covers(&self, part: &Range<usize>) -> bool {
