@@ -6,8 +6,8 @@
 //! --example deal`), and the result ships as [`TABLE`], one section for the
 //! built-in rules and one with `rules-staging/` added. The model of single
 //! byte frequencies used at start cannot see that `eckout_` stands in every
-//! `checkout`: its dealing of the 372 rules' heads flags 4.2% of the
-//! positions of sample logs, the offline one 0.7%. Heads the table lacks
+//! `checkout`: its dealing of the 372 rules' heads flags 6.1% of the
+//! positions of sample logs, the offline one 1.2% (4 sets). Heads the table lacks
 //! (rules loaded with `--rules`) are placed by that model ([`place`]), or
 //! all heads are dealt by it ([`deal`]) when the table knows too few.
 
@@ -30,7 +30,8 @@ pub fn exact_screen() -> bool {
 pub fn buckets(spellings: &[Vec<u8>]) -> (Vec<usize>, bool) {
     let total = sets(spellings) * SET;
     if exact_screen() {
-        // The table is dealt for nybble classes; exact ones need fewer sets.
+        // The table is dealt for the nybble kernels' classes; exact ones
+        // need fewer sets.
         return (deal(spellings, total), false);
     }
     // The first section that knows every head, else the one that knows
@@ -191,24 +192,25 @@ impl Sample {
             .sum()
     }
 
-    /// The positions of the sample that a bucket of `members` flags.
+    /// The positions of the sample that a bucket of `members` flags, by
+    /// the AVX2 kernel's classes: each byte's low nybble, and the high
+    /// nybbles of bytes 0-1 and of 2-3 as pairs ([`heads::pair_code`]).
     fn flags<'a>(&self, members: impl Iterator<Item = &'a [u8]>) -> u64 {
-        let mut accept = [[false; 256]; HEAD];
         let mut members = members.peekable();
         if members.peek().is_none() {
             return 0;
         }
-        let (his, los) = nybbles(members);
-        for (pos, accept) in accept.iter_mut().enumerate() {
-            for (b, a) in accept.iter_mut().enumerate() {
-                *a = his[pos] & 1 << (b >> 4) != 0 && los[pos] & 1 << (b & 15) != 0;
-            }
-        }
+        let (los, pairs) = pair_classes(members);
+        let accept: [[bool; 256]; HEAD] =
+            std::array::from_fn(|pos| std::array::from_fn(|b| los[pos] & 1 << (b & 15) != 0));
+        let fits =
+            |j: usize, x: usize, y: usize| pairs[j] & 1 << heads::pair_code(x as u8, y as u8) != 0;
         let mut n = 0;
         for b0 in (0..256).filter(|&b| accept[0][b]) {
-            for b1 in (0..256).filter(|&b| accept[1][b]) {
+            for b1 in (0..256).filter(|&b| accept[1][b] && fits(0, b0, b)) {
                 for &([b2, b3], count) in &self.grams[b0 << 8 | b1] {
-                    if accept[2][usize::from(b2)] && accept[3][usize::from(b3)] {
+                    let (b2, b3) = (usize::from(b2), usize::from(b3));
+                    if accept[2][b2] && accept[3][b3] && fits(1, b2, b3) {
                         n += u64::from(count);
                     }
                 }
@@ -216,6 +218,24 @@ impl Sample {
         }
         n
     }
+}
+
+/// A bucket's classes in the AVX2 kernel: per head byte the low nybbles
+/// its members have there, and per pair of bytes the pair codes of their
+/// high nybbles. A member shorter than a head accepts any byte past its end.
+fn pair_classes<'a>(members: impl Iterator<Item = &'a [u8]>) -> ([u16; HEAD], [u16; HEAD / 2]) {
+    let (mut los, mut pairs) = ([0u16; HEAD], [0u16; HEAD / 2]);
+    for m in members {
+        for (pos, lo) in los.iter_mut().enumerate() {
+            *lo |= m.get(pos).map_or(u16::MAX, |&b| 1 << (b & 15));
+        }
+        for (j, pair) in pairs.iter_mut().enumerate() {
+            for code in heads::pair_codes(m, j) {
+                *pair |= 1 << code;
+            }
+        }
+    }
+    (los, pairs)
 }
 
 /// Deals `spellings` into `sets` sets of buckets so that they flag as few
@@ -324,44 +344,30 @@ fn weight(b: u8) -> u32 {
 }
 
 /// Expected share of log-text positions that a bucket of `members` flags,
-/// scaled: per screened byte, the weight of the bytes whose high and low
-/// nybbles both occur there in some member, multiplied over the bytes. A
-/// member shorter than a head accepts any byte past its end.
+/// scaled: per pair of screened bytes, the weight of the byte pairs whose
+/// low nybbles occur there in some member and whose pair code
+/// ([`heads::pair_code`]) does, multiplied over the two pairs. A member
+/// shorter than a head accepts any byte past its end.
 fn flags<'a>(members: impl Iterator<Item = &'a [u8]>, table: &Weights) -> f64 {
-    let (his, los) = nybbles(members);
+    let (los, pairs) = pair_classes(members);
+    let weight = |code: usize, lo: u16| {
+        table.low[code][usize::from(lo as u8)] + table.high[code][usize::from(lo >> 8)]
+    };
     let mut share = 1.0;
-    for (&hi, &lo) in his.iter().zip(&los) {
+    for (j, &codes) in pairs.iter().enumerate() {
+        let (first, second) = (los[2 * j], los[2 * j + 1]);
         // Set bits only: the build calls this for every trial move.
-        let (low, high) = (usize::from(lo as u8), usize::from(lo >> 8));
-        let mut w = 0;
-        let mut hs = hi;
-        while hs != 0 {
-            let h = hs.trailing_zeros() as usize;
-            hs &= hs - 1;
-            w += table.low[h][low] + table.high[h][high];
+        let mut w = 0.0;
+        let mut cs = codes;
+        while cs != 0 {
+            let code = cs.trailing_zeros() as usize;
+            cs &= cs - 1;
+            w += f64::from(weight(code & 0b101, first))
+                * f64::from(weight(code >> 1 & 0b101, second));
         }
-        share *= f64::from(w);
+        share *= w;
     }
     share
-}
-
-/// A bucket's nybble classes: per head byte, the high and the low nybbles
-/// (bits) its members have there. A member shorter than a head accepts
-/// any byte past its end.
-fn nybbles<'a>(members: impl Iterator<Item = &'a [u8]>) -> ([u16; HEAD], [u16; HEAD]) {
-    let (mut his, mut los) = ([0u16; HEAD], [0u16; HEAD]);
-    for m in members {
-        for pos in 0..HEAD {
-            match m.get(pos) {
-                Some(&b) => {
-                    his[pos] |= 1 << (b >> 4);
-                    los[pos] |= 1 << (b & 15);
-                }
-                None => (his[pos], los[pos]) = (u16::MAX, u16::MAX),
-            }
-        }
-    }
-    (his, los)
 }
 
 /// [`flags`] for a screen that tells bytes apart exactly (by their low 7
@@ -392,8 +398,9 @@ fn exact_flags<'a>(members: impl Iterator<Item = &'a [u8]>) -> f64 {
     share
 }
 
-/// Byte weights summed by nybbles: for a high nybble and a set of low
-/// nybbles 0–7 (or 8–15, as a bit mask), the weight of those bytes.
+/// Byte weights summed by the kernel's classes: for a byte's code in a
+/// pair (its high nybble's bits 0 and 2) and a set of low nybbles 0–7 (or
+/// 8–15, as a bit mask), the weight of those bytes.
 struct Weights {
     low: Vec<[u32; 256]>,
     high: Vec<[u32; 256]>,
@@ -401,18 +408,23 @@ struct Weights {
 
 impl Weights {
     fn new() -> Weights {
-        let sum = |h: usize, mask: usize, base: usize| -> u32 {
-            (0..8)
-                .filter(|l| mask & (1 << l) != 0)
-                .map(|l| weight((h << 4 | (base + l)) as u8))
+        let sum = |code: usize, mask: usize, base: usize| -> u32 {
+            (0..16)
+                .filter(|h| h & 0b101 == code)
+                .flat_map(|h| {
+                    (0..8)
+                        .filter(move |l| mask & (1 << l) != 0)
+                        .map(move |l| h << 4 | (base + l))
+                })
+                .map(|b| weight(b as u8))
                 .sum()
         };
         Weights {
-            low: (0..16)
-                .map(|h| std::array::from_fn(|m| sum(h, m, 0)))
+            low: (0..6)
+                .map(|c| std::array::from_fn(|m| sum(c, m, 0)))
                 .collect(),
-            high: (0..16)
-                .map(|h| std::array::from_fn(|m| sum(h, m, 8)))
+            high: (0..6)
+                .map(|c| std::array::from_fn(|m| sum(c, m, 8)))
                 .collect(),
         }
     }
@@ -543,21 +555,21 @@ fn folded_stem(head: &[u8]) -> Vec<u8> {
     head[..head.len().min(HEAD - 1)].to_ascii_lowercase()
 }
 
-/// Bucket sets for `heads`: each set costs eight byte shuffles per 32
-/// bytes screened; more keep buckets narrow as heads grow. Heads that
-/// differ in their last byte only share a bucket well, so they count once.
-/// Exact byte classes ([`heads::exact`]) keep buckets narrow with fewer
-/// sets: measured best at 2 sets for 177 keywords, 3 for 374, 4 for 551.
-/// With nybbles, 330 stems raised 7.3 M flags per 100 MB of logs at 4
-/// sets, 5.0 M at 5 and 2.9 M at 6, and the screen took 0.085, 0.080 and
-/// 0.081 s: past 5 sets a set costs what the flags it saves cost.
+/// Bucket sets for `heads`: each set costs six byte shuffles per 32
+/// bytes screened (AVX2); more keep buckets narrow as heads grow. Heads
+/// that differ in their last byte only share a bucket well, so they count
+/// once. Exact byte classes ([`heads::exact`]) keep buckets narrow with
+/// fewer sets: measured best at 2 sets for 177 keywords, 3 for 374, 4 for
+/// 551. With pair codes, the 330 stems of the built-in rules and
+/// `rules-staging/` dealt offline took 0.054, 0.045 and 0.049 s per 100 MB
+/// at 3, 4 and 5 sets (`cargo bench --bench screen`, 2026-12-04).
 pub fn sets(heads: &[Vec<u8>]) -> usize {
     let mut stems: Vec<Vec<u8>> = heads.iter().map(|h| folded_stem(h)).collect();
     stems.sort_unstable();
     stems.dedup();
     match heads::exact() {
         true => stems.len().div_ceil(96).clamp(2, 4),
-        false => stems.len().div_ceil(72).clamp(2, MAX_SETS),
+        false => stems.len().div_ceil(96).clamp(2, MAX_SETS),
     }
 }
 

@@ -5,10 +5,13 @@
 //! This is Teddy's idea (aho-corasick's packed searcher) without its limit
 //! of 128 patterns and 16 buckets. Heads are dealt into buckets of alike
 //! heads, eight buckets to a set; for each of a head's four bytes, a set
-//! keeps which of its buckets accept each high and each low nybble. A
-//! position is flagged when all four bytes fit some bucket, which takes
-//! two byte shuffles per byte and per set (AVX2, 32 positions a step;
-//! AVX-512 BW, 64); with AVX-512 VBMI a set instead keeps, for each byte,
+//! keeps which of its buckets accept each low nybble, and for each pair of
+//! bytes, which accept each [`pair_code`] (two bits of each byte's high
+//! nybble, so that one table covers two bytes). A position is flagged
+//! when all four bytes fit some bucket, which takes six byte shuffles per
+//! set (AVX2, 32 positions a step; AVX-512 BW, 64): Teddy's per-byte high
+//! nybbles took eight, and the shuffles are what a set costs on AVX2. With
+//! AVX-512 VBMI a set instead keeps, for each byte,
 //! exactly which ASCII bytes its buckets accept. A flag is checked against
 //! the heads in a hash table. More sets keep buckets narrow (few false
 //! flags) as the heads grow, at a few instructions per step each.
@@ -47,9 +50,12 @@ macro_rules! by_sets {
 #[derive(Clone, Debug)]
 pub struct Heads {
     /// Per set, per head byte: the set's buckets (bits) that accept each
-    /// low nybble, and each high nybble, at that byte.
+    /// low nybble at that byte.
     lo: Vec<[[u8; 16]; HEAD]>,
-    hi: Vec<[[u8; 16]; HEAD]>,
+    /// Per set, per pair of head bytes (0-1, 2-3): the set's buckets that
+    /// accept each [`pair_code`] of the two bytes, which keeps part of
+    /// their high nybbles: one byte shuffle for the two of them.
+    pair: Vec<[[u8; 16]; HEAD / 2]>,
     /// Open addressing: the heads as little-endian integers, and their
     /// ids plus one (0: an empty slot).
     slots: Vec<u32>,
@@ -101,7 +107,7 @@ impl Heads {
             return None;
         }
         let mut lo = vec![[[0u8; 16]; HEAD]; sets];
-        let mut hi = vec![[[0u8; 16]; HEAD]; sets];
+        let mut pair = vec![[[0u8; 16]; HEAD / 2]; sets];
         let mut exact = vec![[[0u8; 128]; HEAD]; if exact() { sets } else { 0 }];
         for ((h, _), &b) in spellings.iter().zip(bucket) {
             let (set, bit) = (b / SET, 1u8 << (b % SET));
@@ -109,20 +115,21 @@ impl Heads {
                 match h.get(k) {
                     Some(&byte) => {
                         lo[set][k][usize::from(byte & 15)] |= bit;
-                        hi[set][k][usize::from(byte >> 4)] |= bit;
                         if let Some(t) = exact.get_mut(set) {
                             t[k][usize::from(byte & 0x7f)] |= bit;
                         }
                     }
                     None => {
-                        for n in 0..16 {
-                            lo[set][k][n] |= bit;
-                            hi[set][k][n] |= bit;
-                        }
+                        lo[set][k].iter_mut().for_each(|e| *e |= bit);
                         if let Some(t) = exact.get_mut(set) {
                             t[k].iter_mut().for_each(|e| *e |= bit);
                         }
                     }
+                }
+            }
+            for (j, table) in pair[set].iter_mut().enumerate() {
+                for code in pair_codes(h, j) {
+                    table[usize::from(code)] |= bit;
                 }
             }
         }
@@ -132,7 +139,7 @@ impl Heads {
             .clamp(1 << 12, 1 << 16);
         let mut screen = Heads {
             lo,
-            hi,
+            pair,
             slots: vec![0; size],
             ids: vec![0; size],
             shift: 32 - size.trailing_zeros(),
@@ -279,15 +286,10 @@ impl Heads {
     ) -> usize {
         use std::arch::x86_64::*;
         let table = |t: &[u8; 16]| _mm256_broadcastsi128_si256(_mm_loadu_si128(t.as_ptr().cast()));
-        let mut lo = [[_mm256_setzero_si256(); HEAD]; S];
-        let mut hi = [[_mm256_setzero_si256(); HEAD]; S];
-        for s in 0..S {
-            for k in 0..HEAD {
-                lo[s][k] = table(&self.lo[s][k]);
-                hi[s][k] = table(&self.hi[s][k]);
-            }
-        }
+        let lo: [_; S] = std::array::from_fn(|s| self.lo[s].each_ref().map(table));
+        let pair: [_; S] = std::array::from_fn(|s| self.pair[s].each_ref().map(table));
         let nybble = _mm256_set1_epi8(0x0f);
+        let code = _mm256_set1_epi8(0x05);
         let newline = _mm256_set1_epi8(b'\n' as i8);
         let zero = _mm256_setzero_si256();
         let base = hay.as_ptr();
@@ -295,7 +297,7 @@ impl Heads {
         // The loads reach 32 + 3 bytes past `p`.
         while p + 32 <= end && p + 32 + HEAD - 1 <= hay.len() {
             let mut los = [zero; HEAD];
-            let mut his = [zero; HEAD];
+            let mut codes = [zero; HEAD];
             for k in 0..HEAD {
                 // SAFETY: p + k + 32 <= hay.len().
                 let v = _mm256_loadu_si256(base.add(p + k).cast());
@@ -304,17 +306,22 @@ impl Heads {
                     lines += (at as u32).count_ones() as usize;
                 }
                 los[k] = _mm256_and_si256(v, nybble);
-                his[k] = _mm256_and_si256(_mm256_srli_epi16(v, 4), nybble);
+                // Bits 4 and 6 of each byte, at bits 0 and 2 (`hi_code`).
+                codes[k] = _mm256_and_si256(_mm256_srli_epi16(v, 4), code);
             }
+            // `pair_code` of bytes 0-1 and of bytes 2-3.
+            let pairs = [
+                _mm256_or_si256(codes[0], _mm256_slli_epi16(codes[1], 1)),
+                _mm256_or_si256(codes[2], _mm256_slli_epi16(codes[3], 1)),
+            ];
             let mut flags = zero;
             for s in 0..S {
                 let mut f = _mm256_and_si256(
-                    _mm256_shuffle_epi8(lo[s][0], los[0]),
-                    _mm256_shuffle_epi8(hi[s][0], his[0]),
+                    _mm256_shuffle_epi8(pair[s][0], pairs[0]),
+                    _mm256_shuffle_epi8(pair[s][1], pairs[1]),
                 );
-                for k in 1..HEAD {
+                for k in 0..HEAD {
                     f = _mm256_and_si256(f, _mm256_shuffle_epi8(lo[s][k], los[k]));
-                    f = _mm256_and_si256(f, _mm256_shuffle_epi8(hi[s][k], his[k]));
                 }
                 flags = _mm256_or_si256(flags, f);
             }
@@ -343,36 +350,34 @@ impl Heads {
     ) -> usize {
         use std::arch::x86_64::*;
         let table = |t: &[u8; 16]| _mm512_broadcast_i32x4(_mm_loadu_si128(t.as_ptr().cast()));
-        let mut lo = [[_mm512_setzero_si512(); HEAD]; S];
-        let mut hi = [[_mm512_setzero_si512(); HEAD]; S];
-        for s in 0..S {
-            for k in 0..HEAD {
-                lo[s][k] = table(&self.lo[s][k]);
-                hi[s][k] = table(&self.hi[s][k]);
-            }
-        }
+        let lo: [_; S] = std::array::from_fn(|s| self.lo[s].each_ref().map(table));
+        let pair: [_; S] = std::array::from_fn(|s| self.pair[s].each_ref().map(table));
         let nybble = _mm512_set1_epi8(0x0f);
+        let code = _mm512_set1_epi8(0x05);
         let zero = _mm512_setzero_si512();
         let base = hay.as_ptr();
         // The loads reach 64 + 3 bytes past `p`.
         while p + 64 <= end && p + 64 + HEAD - 1 <= hay.len() {
             let mut los = [zero; HEAD];
-            let mut his = [zero; HEAD];
+            let mut codes = [zero; HEAD];
             for k in 0..HEAD {
                 // SAFETY: p + k + 64 <= hay.len().
                 let v = _mm512_loadu_si512(base.add(p + k).cast());
                 los[k] = _mm512_and_si512(v, nybble);
-                his[k] = _mm512_and_si512(_mm512_srli_epi16(v, 4), nybble);
+                codes[k] = _mm512_and_si512(_mm512_srli_epi16(v, 4), code);
             }
+            let pairs = [
+                _mm512_or_si512(codes[0], _mm512_slli_epi16(codes[1], 1)),
+                _mm512_or_si512(codes[2], _mm512_slli_epi16(codes[3], 1)),
+            ];
             let mut flags = zero;
             for s in 0..S {
                 let mut f = _mm512_and_si512(
-                    _mm512_shuffle_epi8(lo[s][0], los[0]),
-                    _mm512_shuffle_epi8(hi[s][0], his[0]),
+                    _mm512_shuffle_epi8(pair[s][0], pairs[0]),
+                    _mm512_shuffle_epi8(pair[s][1], pairs[1]),
                 );
-                for k in 1..HEAD {
+                for k in 0..HEAD {
                     f = _mm512_and_si512(f, _mm512_shuffle_epi8(lo[s][k], los[k]));
-                    f = _mm512_and_si512(f, _mm512_shuffle_epi8(hi[s][k], his[k]));
                 }
                 flags = _mm512_or_si512(flags, f);
             }
@@ -438,6 +443,33 @@ impl Heads {
         }
         p
     }
+}
+
+/// A byte's high nybble as the nybble kernels keep it: its bits 0 and 2
+/// (the byte's bits 4 and 6), so that two bytes' codes index one table.
+/// What it drops, bit 5 (the ASCII case of a letter) and bit 7, costs few
+/// flags: a stem's spellings share a bucket in both cases anyway.
+fn hi_code(byte: u8) -> u8 {
+    byte >> 4 & 0b101
+}
+
+/// The index of two bytes in a set's pair table: their [`hi_code`]s, the
+/// second's shifted to bits 1 and 3.
+pub fn pair_code(first: u8, second: u8) -> u8 {
+    hi_code(first) | hi_code(second) << 1
+}
+
+/// The pair codes that `head` accepts at its bytes `2 * j` and `2 * j + 1`:
+/// past the end of a short head, any.
+pub fn pair_codes(head: &[u8], j: usize) -> Vec<u8> {
+    let codes = |k: usize| head.get(k).map_or(vec![0, 1, 4, 5], |&b| vec![hi_code(b)]);
+    let mut out = Vec::new();
+    for c0 in codes(2 * j) {
+        for c1 in codes(2 * j + 1) {
+            out.push(c0 | c1 << 1);
+        }
+    }
+    out
 }
 
 /// The filter's multiplier (the hash table's is another).
