@@ -320,8 +320,8 @@ impl Heads {
                     _mm256_shuffle_epi8(pair[s][0], pairs[0]),
                     _mm256_shuffle_epi8(pair[s][1], pairs[1]),
                 );
-                for k in 0..HEAD {
-                    f = _mm256_and_si256(f, _mm256_shuffle_epi8(lo[s][k], los[k]));
+                for (&t, &l) in lo[s].iter().zip(&los) {
+                    f = _mm256_and_si256(f, _mm256_shuffle_epi8(t, l));
                 }
                 flags = _mm256_or_si256(flags, f);
             }
@@ -376,8 +376,8 @@ impl Heads {
                     _mm512_shuffle_epi8(pair[s][0], pairs[0]),
                     _mm512_shuffle_epi8(pair[s][1], pairs[1]),
                 );
-                for k in 0..HEAD {
-                    f = _mm512_and_si512(f, _mm512_shuffle_epi8(lo[s][k], los[k]));
+                for (&t, &l) in lo[s].iter().zip(&los) {
+                    f = _mm512_and_si512(f, _mm512_shuffle_epi8(t, l));
                 }
                 flags = _mm512_or_si512(flags, f);
             }
