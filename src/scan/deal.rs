@@ -7,9 +7,10 @@
 //! built-in rules and one with `rules-staging/` added. The model of single
 //! byte frequencies used at start cannot see that `eckout_` stands in every
 //! `checkout`: its dealing of the 372 rules' heads flags 6.1% of the
-//! positions of sample logs, the offline one 1.2% (4 sets). Heads the table lacks
-//! (rules loaded with `--rules`) are placed by that model ([`place`]), or
-//! all heads are dealt by it ([`deal`]) when the table knows too few.
+//! positions of sample logs, the offline one 1.2% (4 sets). Heads the
+//! table lacks (rules loaded with `--rules`) are placed by that model
+//! ([`place`]), or all heads are dealt by it ([`deal`]) when the table
+//! knows too few.
 
 use std::collections::HashMap;
 
